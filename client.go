@@ -1,0 +1,203 @@
+package agents
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Version is the SDK's version, sent in the User-Agent header.
+const Version = "0.1.0"
+
+// Client talks to the Agents API. Create one with [NewClient] and share it:
+// a *Client is safe for concurrent use by any number of goroutines, and the
+// retry, pacing and rate-limit state it keeps is shared by all of them, so
+// one Client per process and API key is the intended use. The zero value is
+// not usable.
+type Client struct {
+	// key is behind a pointer so that even reflection-based printing of a
+	// Client (fmt of *c, a debugger's dump) shows an address, not the key.
+	key       *apiKey
+	baseURL   string // scheme://host[/path], no trailing slash
+	userAgent string
+
+	// hc sends each attempt: the caller's client with the SDK's redirect
+	// rule. attempts wraps it for go-retryablehttp; see transport.go.
+	hc       *http.Client
+	attempts *http.Client
+
+	maxRetries     int
+	backoffMin     time.Duration
+	backoffMax     time.Duration
+	maxRetryWait   time.Duration
+	attemptTimeout time.Duration
+
+	prefetch bool
+
+	gate *gate
+	log  *slog.Logger
+}
+
+type apiKey struct{ v string }
+
+// String keeps the key out of any accidental print of the holder.
+func (*apiKey) String() string   { return "[redacted]" }
+func (*apiKey) GoString() string { return "[redacted]" }
+
+// NewClient returns a Client configured by opts, with the API key and base
+// URL taken from AGENTS_API_KEY and AGENTS_BASE_URL unless [WithAPIKey] and
+// [WithBaseURL] say otherwise. It fails, saying what to set, when the key
+// or base URL is missing, when the base URL is not an absolute http(s) URL,
+// or when it is plain http:// to a host that is not loopback.
+func NewClient(opts ...Option) (*Client, error) {
+	cfg := config{
+		maxRetries:     defaultMaxRetries,
+		backoffMin:     defaultBackoffMin,
+		backoffMax:     defaultBackoffMax,
+		maxRetryWait:   defaultMaxRetryWait,
+		attemptTimeout: defaultAttemptTimeout,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+
+	key := os.Getenv("AGENTS_API_KEY")
+	if cfg.apiKey != nil {
+		key = *cfg.apiKey
+	}
+	if key == "" {
+		return nil, errors.New("agents: no API key: set AGENTS_API_KEY or use WithAPIKey")
+	}
+	if !headerSafe(key) || strings.ContainsAny(key, " \t") {
+		// The key itself is never quoted, not even in this error.
+		return nil, errors.New("agents: the API key contains white space or control characters")
+	}
+	rawURL := os.Getenv("AGENTS_BASE_URL")
+	if cfg.baseURL != nil {
+		rawURL = *cfg.baseURL
+	}
+	base, err := parseBaseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if !headerSafe(cfg.userAgent) {
+		return nil, errors.New("agents: WithUserAgent: the user agent contains control characters")
+	}
+	if cfg.maxRetries < 0 {
+		return nil, fmt.Errorf("agents: WithMaxRetries(%d): must be 0 or more", cfg.maxRetries)
+	}
+	if cfg.backoffMin <= 0 || cfg.backoffMax < cfg.backoffMin {
+		return nil, fmt.Errorf("agents: WithRetryBackoff(%v, %v): need 0 < min <= max", cfg.backoffMin, cfg.backoffMax)
+	}
+	if cfg.maxRetryWait < 0 || cfg.attemptTimeout < 0 {
+		return nil, errors.New("agents: WithMaxRetryWait and WithAttemptTimeout take durations of 0 or more")
+	}
+	if cfg.limitSet && (cfg.limit <= 0 || cfg.burst < 1) {
+		return nil, fmt.Errorf("agents: WithRateLimit(%v, %d): need a positive rate and a burst of at least 1", cfg.limit, cfg.burst)
+	}
+
+	ua := "agents-go/" + Version
+	if cfg.userAgent != "" {
+		ua = cfg.userAgent + " " + ua
+	}
+	c := &Client{
+		key:            &apiKey{key},
+		baseURL:        base,
+		userAgent:      ua,
+		maxRetries:     cfg.maxRetries,
+		backoffMin:     cfg.backoffMin,
+		backoffMax:     cfg.backoffMax,
+		maxRetryWait:   cfg.maxRetryWait,
+		attemptTimeout: cfg.attemptTimeout,
+		log:            cfg.logger,
+		prefetch:       cfg.prefetch,
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.hc = withRedirectRule(cfg.httpClient)
+	c.attempts = &http.Client{
+		Transport: (*attemptTransport)(c),
+		// The caller's client has followed (or refused) redirects already.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+
+	adaptive := !cfg.limitSet
+	if cfg.adaptive != nil {
+		adaptive = *cfg.adaptive
+	}
+	c.gate = &gate{maxWait: cfg.maxRetryWait}
+	if cfg.limitSet {
+		c.gate.fixed = rate.NewLimiter(cfg.limit, cfg.burst)
+	}
+	if adaptive {
+		c.gate.adaptive = newAdaptive()
+	}
+	return c, nil
+}
+
+// String describes the Client without its key.
+func (c *Client) String() string {
+	return fmt.Sprintf("agents.Client{baseURL: %q, apiKey: [redacted]}", c.baseURL)
+}
+
+// GoString is String, so that %#v does not reach the key either.
+func (c *Client) GoString() string { return c.String() }
+
+// Format prints String for every verb, so that no verb (%d, %x) reaches
+// the fields.
+func (c *Client) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
+
+func parseBaseURL(raw string) (string, error) {
+	const hint = "set AGENTS_BASE_URL or use WithBaseURL, e.g. https://api.example.com"
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", errors.New("agents: no base URL: " + hint)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("agents: base URL does not parse (%s): %w", hint, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("agents: base URL %q is not an absolute http(s) URL: %s", u.Redacted(), hint)
+	}
+	if u.User != nil {
+		return "", fmt.Errorf("agents: base URL %q holds credentials; pass the key with WithAPIKey", u.Redacted())
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("agents: base URL %q has a query or fragment; give only scheme, host and path", u.Redacted())
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return "", fmt.Errorf("agents: base URL %q uses plain http to a host that is not loopback; use https so the API key is not sent in clear text", u.Redacted())
+	}
+	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// headerSafe reports whether s can go into a header value without
+// splitting it.
+func headerSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 && b != '\t' || b == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,155 @@
+package agents
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Sentinel errors for the documented API error codes. Test for them with
+// [errors.Is]; the error itself is usually an [*APIError] carrying the
+// details, or, for [ErrInvalidRequest], a local validation failure.
+var (
+	// ErrInvalidRequest reports a 400 invalid_request from the server, or
+	// input that the client rejected before sending anything.
+	ErrInvalidRequest = errors.New("agents: invalid request")
+	// ErrUnauthorized reports a 401 unauthorized: the API key is missing
+	// or not valid.
+	ErrUnauthorized = errors.New("agents: unauthorized")
+	// ErrForbidden reports a 403 forbidden: the key may not read this
+	// agent's sessions.
+	ErrForbidden = errors.New("agents: forbidden")
+	// ErrAgentNotFound reports a 404 agent_not_found.
+	ErrAgentNotFound = errors.New("agents: agent not found")
+	// ErrRateLimitExceeded reports a 429 rate_limit_exceeded that the
+	// client gave up waiting out. [APIError.RetryAfter] says when the
+	// server will accept requests again, when it said so.
+	ErrRateLimitExceeded = errors.New("agents: rate limit exceeded")
+)
+
+// The documented error codes.
+const (
+	codeInvalidRequest = "invalid_request"
+	codeUnauthorized   = "unauthorized"
+	codeForbidden      = "forbidden"
+	codeAgentNotFound  = "agent_not_found"
+	codeRateLimited    = "rate_limit_exceeded"
+)
+
+// APIError is a non-2xx response that the client gave up on: either one it
+// never retries (most 4xx) or the last of its retries.
+//
+// Use [errors.Is] with the sentinels to tell the documented errors apart,
+// and [errors.As] to reach the fields.
+type APIError struct {
+	// StatusCode is the HTTP status of the response.
+	StatusCode int
+	// Code is the server's error code, such as "agent_not_found". When the
+	// body carries none (an HTML page from a proxy, an empty body), it is
+	// derived from the status.
+	Code string
+	// Message is the server's message, or a short excerpt of a body that
+	// was not a documented error body.
+	Message string
+	// RequestID is the X-Request-Id response header, when sent. Quote it
+	// when asking the API's operators about a failure.
+	RequestID string
+	// RetryAfter is how long the server asked the client to wait, from
+	// the Retry-After header, when sent.
+	RetryAfter time.Duration
+}
+
+// Error returns a message a person can act on, such as
+// "agents: 404 agent_not_found: no agent "agt_x" (request req_123)".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "agents: %d %s", e.StatusCode, e.Code)
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	var extra []string
+	if e.RetryAfter > 0 {
+		extra = append(extra, "retry after "+e.RetryAfter.String())
+	}
+	if e.RequestID != "" {
+		extra = append(extra, "request "+e.RequestID)
+	}
+	if len(extra) > 0 {
+		b.WriteString(" (")
+		b.WriteString(strings.Join(extra, ", "))
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Is reports whether target is the sentinel for e's code, or, when the code
+// is missing or not one of the documented ones, for e's status.
+func (e *APIError) Is(target error) bool {
+	s := sentinelForCode(e.Code)
+	if s == nil {
+		s = sentinelForStatus(e.StatusCode)
+	}
+	return s != nil && s == target
+}
+
+func sentinelForCode(code string) error {
+	switch code {
+	case codeInvalidRequest:
+		return ErrInvalidRequest
+	case codeUnauthorized:
+		return ErrUnauthorized
+	case codeForbidden:
+		return ErrForbidden
+	case codeAgentNotFound:
+		return ErrAgentNotFound
+	case codeRateLimited:
+		return ErrRateLimitExceeded
+	}
+	return nil
+}
+
+func sentinelForStatus(status int) error {
+	switch status {
+	case http.StatusBadRequest:
+		return ErrInvalidRequest
+	case http.StatusUnauthorized:
+		return ErrUnauthorized
+	case http.StatusForbidden:
+		return ErrForbidden
+	case http.StatusNotFound:
+		return ErrAgentNotFound
+	case http.StatusTooManyRequests:
+		return ErrRateLimitExceeded
+	}
+	return nil
+}
+
+// codeForStatus names a body-less error after its status, so that Code is
+// never empty.
+func codeForStatus(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return codeInvalidRequest
+	case http.StatusUnauthorized:
+		return codeUnauthorized
+	case http.StatusForbidden:
+		return codeForbidden
+	case http.StatusNotFound:
+		return codeAgentNotFound
+	case http.StatusTooManyRequests:
+		return codeRateLimited
+	}
+	// "internal_server_error", "bad_gateway", ...
+	if text := http.StatusText(status); text != "" {
+		return strings.ReplaceAll(strings.ToLower(text), " ", "_")
+	}
+	return fmt.Sprintf("http_%d", status)
+}
+
+// invalidf reports input rejected before any request was sent.
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidRequest}, args...)...)
+}

@@ -1,0 +1,135 @@
+package agents
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// An Option configures a [Client] in [NewClient].
+type Option func(*config)
+
+// config collects the options; NewClient validates it as a whole, so that
+// the order of options never matters.
+type config struct {
+	apiKey, baseURL *string
+	userAgent       string
+	httpClient      *http.Client
+	maxRetries      int
+	backoffMin      time.Duration
+	backoffMax      time.Duration
+	maxRetryWait    time.Duration
+	attemptTimeout  time.Duration
+	limit           rate.Limit
+	burst           int
+	limitSet        bool
+	adaptive        *bool
+	logger          *slog.Logger
+	prefetch        bool
+}
+
+// Defaults, documented on the options that change them.
+const (
+	defaultMaxRetries     = 3
+	defaultBackoffMin     = 250 * time.Millisecond
+	defaultBackoffMax     = 10 * time.Second
+	defaultMaxRetryWait   = time.Minute
+	defaultAttemptTimeout = 30 * time.Second
+)
+
+// WithAPIKey sets the API key sent as "Authorization: Bearer <key>". The
+// default is the AGENTS_API_KEY environment variable. The key never appears
+// in an error, a log line or fmt output of anything the package returns.
+func WithAPIKey(key string) Option {
+	return func(c *config) { c.apiKey = &key }
+}
+
+// WithBaseURL sets the API's base URL, such as "https://api.example.com" or
+// "https://gateway.example.com/agents-api"; a path is kept and a trailing
+// slash makes no difference. The default is the AGENTS_BASE_URL environment
+// variable. Plain http:// is accepted only for loopback hosts.
+func WithBaseURL(rawURL string) Option {
+	return func(c *config) { c.baseURL = &rawURL }
+}
+
+// WithHTTPClient sets the HTTP client that sends each attempt, for a custom
+// transport, proxy or instrumentation such as otelhttp. The default is a
+// client with its own pooled transport. The SDK keeps its own redirect rule
+// on a copy of hc: the Authorization header is only ever sent to the base
+// URL's scheme, host and port.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) { c.httpClient = hc }
+}
+
+// WithMaxRetries sets how many times a failed request is retried after the
+// first attempt. 0 turns retries off; the default is 3.
+func WithMaxRetries(n int) Option {
+	return func(c *config) { c.maxRetries = n }
+}
+
+// WithRetryBackoff sets the bounds of the jittered exponential backoff used
+// between attempts when the server gives no Retry-After. The defaults are
+// 250ms and 10s: the n-th retry waits a random time between half and all of
+// min·2ⁿ⁻¹, kept within [min, max].
+func WithRetryBackoff(min, max time.Duration) Option {
+	return func(c *config) { c.backoffMin, c.backoffMax = min, max }
+}
+
+// WithMaxRetryWait sets the longest single wait a call will sleep through:
+// a Retry-After, a backoff, the Client-wide hold after a 429. A longer wait
+// is not started; the call returns its last error at once, for a 429 an
+// [*APIError] with RetryAfter set, so the caller can decide. The default is
+// one minute.
+func WithMaxRetryWait(d time.Duration) Option {
+	return func(c *config) { c.maxRetryWait = d }
+}
+
+// WithAttemptTimeout bounds each attempt, from sending the request to
+// reading the last byte of the response, so that a server that accepts the
+// connection and never answers, or trickles its reply, cannot hold a call.
+// A timed-out attempt is retried like a dropped connection. The default is
+// 30 seconds; 0 leaves attempts bounded by the context alone.
+func WithAttemptTimeout(d time.Duration) Option {
+	return func(c *config) { c.attemptTimeout = d }
+}
+
+// WithRateLimit paces every attempt, retries included, of every call on
+// the Client to at most r per second with bursts of burst, across all
+// goroutines. A wait that would end after the context's deadline fails at
+// once. Setting a known limit turns adaptive pacing off unless
+// [WithAdaptivePacing] turns it back on.
+func WithRateLimit(r rate.Limit, burst int) Option {
+	return func(c *config) { c.limit, c.burst, c.limitSet = r, burst, true }
+}
+
+// WithAdaptivePacing turns adaptive pacing on or off. It is on by default
+// when no [WithRateLimit] is given: the Client sends as fast as its callers
+// ask until the server answers 429, then learns roughly what rate the
+// server allows and paces itself just under it, probing upwards slowly.
+func WithAdaptivePacing(on bool) Option {
+	return func(c *config) { c.adaptive = &on }
+}
+
+// WithLogger sets where the Client logs. It logs nothing else: one debug
+// line per retry (attempt, status, wait, request id) and one warning when
+// it gives up. The default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithUserAgent sets a product token sent ahead of the SDK's own, as in
+// "my-dashboard/1.2 agents-go/0.1.0". Control characters are rejected.
+func WithUserAgent(ua string) Option {
+	return func(c *config) { c.userAgent = ua }
+}
+
+// WithPrefetch makes [Client.SessionPages] and [Client.AllSessions] fetch
+// the next page while the caller works on the current one, so that a slow
+// consumer and a slow server overlap. At most one page is fetched ahead;
+// when the caller stops early, that one request is cancelled. Off by
+// default.
+func WithPrefetch(on bool) Option {
+	return func(c *config) { c.prefetch = on }
+}

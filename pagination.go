@@ -1,0 +1,207 @@
+package agents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"iter"
+)
+
+// ErrPageKeyRepeated ends a walk whose server handed back a page key that
+// the walk had already followed: going on would loop forever, or yield the
+// same sessions again. It arrives wrapped in a [*PageError].
+var ErrPageKeyRepeated = errors.New("agents: the server repeated a page key already followed in this walk")
+
+// PageError is the error a walk ([Client.SessionPages], [Client.AllSessions])
+// ends with. Err is what went wrong, reachable with [errors.Is] and
+// [errors.As] ([*APIError], a context error, [ErrPageKeyRepeated]);
+// PageKey is where to resume: pass it as ListSessionsParams.PageKey to a
+// new walk to continue without reading the earlier pages again. Every
+// session yielded before the error came from pages before PageKey.
+type PageError struct {
+	// PageKey is the key of the page that could not be fetched; "" for
+	// the first page of a walk that started at the beginning.
+	PageKey string
+	// Pages is how many pages the walk had yielded.
+	Pages int
+	Err   error
+}
+
+func (e *PageError) Error() string {
+	return fmt.Sprintf("%v (after %d pages; resume with PageKey %.120q)", e.Err, e.Pages, e.PageKey)
+}
+
+func (e *PageError) Unwrap() error { return e.Err }
+
+// SessionPages walks every page of the sessions of agentKey, starting at
+// params.PageKey and following each page's Metadata.PageKey until a page
+// has none. A Limit of 0 asks for 100 sessions a page, the maximum; params
+// is not modified. A page may hold no sessions and still not be the last.
+//
+// On a failure the iterator yields one (nil, err) and stops; err is a
+// [*PageError] that says where to resume. Breaking out of the loop sends
+// no further request and leaves no goroutine behind. With [WithPrefetch]
+// the next page is fetched while the loop body runs.
+func (c *Client) SessionPages(ctx context.Context, agentKey string, params ListSessionsParams) iter.Seq2[*SessionPage, error] {
+	return func(yield func(*SessionPage, error) bool) {
+		if err := validate(agentKey, params); err != nil {
+			yield(nil, err)
+			return
+		}
+		if params.Limit == 0 {
+			params.Limit = maxLimit
+		}
+		w := &walk{c: c, agentKey: agentKey, params: params, seen: newKeySet()}
+		w.seen.add(params.PageKey)
+		if c.prefetch {
+			w.prefetched(ctx, yield)
+		} else {
+			w.sequential(ctx, yield)
+		}
+	}
+}
+
+// AllSessions walks every session of agentKey, once each, in server order,
+// fetching pages as [Client.SessionPages] does. On a failure it yields one
+// (Session{}, err) and stops; err is a [*PageError].
+func (c *Client) AllSessions(ctx context.Context, agentKey string, params ListSessionsParams) iter.Seq2[Session, error] {
+	return func(yield func(Session, error) bool) {
+		for page, err := range c.SessionPages(ctx, agentKey, params) {
+			if err != nil {
+				yield(Session{}, err)
+				return
+			}
+			for _, s := range page.Sessions {
+				if !yield(s, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+type walk struct {
+	c        *Client
+	agentKey string
+	params   ListSessionsParams
+	seen     keySet
+	pages    int
+}
+
+func (w *walk) fetch(ctx context.Context, key string) (*SessionPage, error) {
+	p := w.params
+	p.PageKey = key
+	return w.c.fetch(ctx, w.c.pageURL(w.agentKey, p))
+}
+
+// next checks the key a page points to: "" ends the walk, a repeat is an
+// error, anything else is recorded.
+func (w *walk) next(page *SessionPage) (key string, err error) {
+	key = page.Metadata.PageKey
+	if key == "" {
+		return "", nil
+	}
+	if w.seen.has(key) {
+		return key, ErrPageKeyRepeated
+	}
+	w.seen.add(key)
+	return key, nil
+}
+
+func (w *walk) sequential(ctx context.Context, yield func(*SessionPage, error) bool) {
+	key := w.params.PageKey
+	for {
+		page, err := w.fetch(ctx, key)
+		if err != nil {
+			yield(nil, &PageError{PageKey: key, Pages: w.pages, Err: err})
+			return
+		}
+		next, err := w.next(page)
+		w.pages++
+		if !yield(page, nil) {
+			return
+		}
+		if err != nil {
+			yield(nil, &PageError{PageKey: next, Pages: w.pages, Err: err})
+			return
+		}
+		if next == "" {
+			return
+		}
+		key = next
+	}
+}
+
+type fetched struct {
+	key  string
+	page *SessionPage
+	err  error
+}
+
+// prefetched is sequential with the next page's request started before
+// the current page is yielded. At most one request is in flight; when the
+// walk ends early it is cancelled and waited for, so no goroutine outlives
+// the loop.
+func (w *walk) prefetched(ctx context.Context, yield func(*SessionPage, error) bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := func(key string) chan fetched {
+		ch := make(chan fetched, 1)
+		go func() {
+			page, err := w.fetch(ctx, key)
+			ch <- fetched{key, page, err}
+		}()
+		return ch
+	}
+	pending := start(w.params.PageKey)
+	defer func() {
+		if pending != nil {
+			cancel()
+			<-pending
+		}
+	}()
+	for {
+		r := <-pending
+		pending = nil
+		if r.err != nil {
+			yield(nil, &PageError{PageKey: r.key, Pages: w.pages, Err: r.err})
+			return
+		}
+		next, err := w.next(r.page)
+		if err == nil && next != "" {
+			pending = start(next)
+		}
+		w.pages++
+		if !yield(r.page, nil) {
+			return
+		}
+		if err != nil {
+			yield(nil, &PageError{PageKey: next, Pages: w.pages, Err: err})
+			return
+		}
+		if next == "" {
+			return
+		}
+	}
+}
+
+// keySet remembers the page keys of a walk as 64-bit hashes: about 16
+// bytes a page whatever the keys' length, so that a walk of millions of
+// sessions keeps its memory to a few pages' worth. A false repeat needs a
+// hash collision, about one in 10¹¹ for a walk of 10⁴ pages.
+type keySet struct {
+	seed maphash.Seed
+	m    map[uint64]struct{}
+}
+
+func newKeySet() keySet {
+	return keySet{seed: maphash.MakeSeed(), m: make(map[uint64]struct{})}
+}
+
+func (s keySet) has(k string) bool {
+	_, ok := s.m[maphash.String(s.seed, k)]
+	return ok
+}
+
+func (s keySet) add(k string) { s.m[maphash.String(s.seed, k)] = struct{}{} }

@@ -1,0 +1,216 @@
+package agents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// call is the state of one ListSessions call across its attempts. The
+// go-retryablehttp client is built per call around it, because its hooks
+// (CheckRetry, Backoff) are not handed the request's context and the
+// decision to wait must be made once, with the deadline in view, and
+// then carried out as decided.
+type call struct {
+	c       *Client
+	ctx     context.Context
+	url     string
+	retries int           // retries scheduled so far
+	wait    time.Duration // the wait CheckRetry decided on, for Backoff
+	status  int           // of the attempt being retried, for the log
+	reqID   string
+	page    *SessionPage
+}
+
+func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error) {
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("agents: building request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key.v)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+
+	cl := &call{c: c, ctx: ctx, url: rawURL}
+	req.SetResponseHandler(cl.handle)
+	rc := &retryablehttp.Client{
+		HTTPClient:   c.attempts,
+		Logger:       nil, // logging is ours, through slog; see call.backoff
+		RetryMax:     c.maxRetries,
+		RetryWaitMin: c.backoffMin,
+		RetryWaitMax: c.backoffMax,
+		CheckRetry:   cl.checkRetry,
+		Backoff:      cl.backoff,
+		ErrorHandler: cl.giveUp,
+	}
+	resp, err := rc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, context.Cause(ctx)) {
+			// go-retryablehttp returns the bare context error when a
+			// wait is cancelled; give it the package's prefix.
+			return nil, fmt.Errorf("agents: %w", context.Cause(ctx))
+		}
+		return nil, err
+	}
+	resp.Body.Close()
+	return cl.page, nil
+}
+
+// handle reads every response that is not retried: a page for 2xx, an
+// *APIError for anything else. An error from it goes back to checkRetry,
+// which retries a body cut off in transit.
+func (cl *call) handle(resp *http.Response) error {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return apiErrorFrom(resp, time.Now())
+	}
+	defer resp.Body.Close()
+	page, err := readPage(resp.Body, resp.ContentLength)
+	if err != nil {
+		return err
+	}
+	cl.page = page
+	return nil
+}
+
+func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, fmt.Errorf("agents: %w", context.Cause(ctx))
+	}
+	if err != nil {
+		if !retryable(err) {
+			return false, tidy(err)
+		}
+		return cl.schedule(nil, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return cl.schedule(resp, nil)
+	}
+	return false, nil
+}
+
+// schedule decides whether a failed attempt is retried and how long to
+// wait first. A wait longer than the Client allows, or one that would end
+// after the context's deadline, is not started: the call ends now with the
+// error it has (for a response, handle turns it into an *APIError).
+func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
+	c := cl.c
+	if cl.retries >= c.maxRetries {
+		return true, nil // go-retryablehttp stops here and calls giveUp
+	}
+	wait := backoff(c.backoffMin, c.backoffMax, cl.retries)
+	cl.status, cl.reqID = 0, ""
+	if resp != nil {
+		cl.status, cl.reqID = resp.StatusCode, clean(resp.Header.Get("X-Request-Id"), 200)
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			wait = d
+		}
+	}
+	if wait > c.maxRetryWait || pastDeadline(cl.ctx, wait) {
+		if err != nil {
+			return false, tidy(err)
+		}
+		return false, nil
+	}
+	cl.wait = wait
+	cl.retries++
+	return true, nil
+}
+
+// backoff is exponential with "equal jitter": the n-th retry (from 0)
+// waits between half and all of min·2ⁿ, within [min, max]. The jitter
+// spreads goroutines that failed together.
+func backoff(lo, hi time.Duration, n int) time.Duration {
+	d := hi
+	if n < 62 && lo<<n > 0 && lo<<n < hi {
+		d = lo << n
+	}
+	d = d/2 + rand.N(d/2+1)
+	return min(max(d, lo), hi)
+}
+
+func (cl *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
+	cl.c.log.LogAttrs(cl.ctx, slog.LevelDebug, "agents: retrying request",
+		slog.Int("attempt", cl.retries+1),
+		slog.Int("status", cl.status),
+		slog.Duration("wait", cl.wait),
+		slog.String("request_id", cl.reqID),
+	)
+	return cl.wait
+}
+
+// giveUp replaces go-retryablehttp's "giving up after N attempt(s)" with
+// the last response as an *APIError, or the last transport error.
+func (cl *call) giveUp(resp *http.Response, err error, attempts int) (*http.Response, error) {
+	if err == nil && resp != nil {
+		err = apiErrorFrom(resp, time.Now())
+	} else if resp != nil {
+		resp.Body.Close()
+	}
+	if err == nil {
+		err = errors.New("agents: request failed")
+	}
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) && attempts > 1 {
+		err = fmt.Errorf("%w (after %d attempts)", err, attempts)
+	}
+	if attempts > 1 {
+		cl.c.log.LogAttrs(cl.ctx, slog.LevelWarn, "agents: giving up",
+			slog.Int("attempts", attempts), slog.String("error", err.Error()))
+	}
+	return nil, err
+}
+
+// retryable reports whether a transport or body error is worth another
+// attempt: connections refused, reset or dropped, bodies cut off, attempts
+// timed out. It is a list of what is known to pass, so that errors the
+// same request would meet again (a certificate that does not verify, a
+// redirect refused, the SDK's own refusals) are not retried.
+func retryable(err error) bool {
+	var (
+		readErr    *readError
+		timeoutErr *attemptTimeoutError
+		dnsErr     *net.DNSError
+		opErr      *net.OpError
+	)
+	switch {
+	case errors.As(err, &readErr), errors.As(err, &timeoutErr):
+		return true
+	case errors.As(err, &dnsErr):
+		return dnsErr.IsTemporary || dnsErr.IsTimeout
+	case errors.As(err, &opErr):
+		return true
+	}
+	for _, transient := range []error{io.EOF, io.ErrUnexpectedEOF, syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.EPIPE} {
+		if errors.Is(err, transient) {
+			return true
+		}
+	}
+	return false
+}
+
+// tidy strips the *url.Error around an error of the SDK's own, so that a
+// refusal from the gate reads as itself.
+func tidy(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		var apiErr *APIError
+		var paceErr *paceError
+		if errors.As(uerr.Err, &apiErr) || errors.As(uerr.Err, &paceErr) || errors.Is(uerr.Err, context.Canceled) || errors.Is(uerr.Err, context.DeadlineExceeded) {
+			return uerr.Err
+		}
+		return fmt.Errorf("agents: %w", err)
+	}
+	return err
+}
