@@ -68,7 +68,7 @@ func readPage(body io.Reader, contentLength int64) (*SessionPage, error) {
 // 200 without one is not a page, and treating it as an empty last page
 // would end a walk early and silently.
 type pageWire struct {
-	Sessions *[]Session  `json:"sessions"`
+	Sessions *[]Session   `json:"sessions"`
 	Metadata PageMetadata `json:"metadata"`
 }
 

@@ -28,30 +28,52 @@ type gate struct {
 // so that a Client's goroutines do not all resume in the same millisecond.
 const maxStagger = 250 * time.Millisecond
 
-func (g *gate) wait(ctx context.Context) error {
+// wait returns when a request may be sent, and the time it was let
+// through, which pacing uses to tell one request from another.
+func (g *gate) wait(ctx context.Context) (time.Time, error) {
+	// A hold can begin while a caller waits for pacing; it is checked
+	// again after, so that no queued request is sent into a 429 window.
+	for {
+		if err := g.waitHold(ctx); err != nil {
+			return time.Time{}, err
+		}
+		if g.fixed != nil {
+			if err := g.fixed.Wait(ctx); err != nil {
+				return time.Time{}, limiterError(ctx, err)
+			}
+		}
+		at := time.Now()
+		if g.adaptive != nil {
+			var err error
+			if at, err = g.adaptive.wait(ctx); err != nil {
+				return time.Time{}, limiterError(ctx, err)
+			}
+		}
+		if !g.held() {
+			return at, nil
+		}
+	}
+}
+
+func (g *gate) held() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return time.Now().Before(g.holdUntil)
+}
+
+// waitHold waits out the Client-wide hold, if any, plus a random stagger.
+func (g *gate) waitHold(ctx context.Context) error {
 	g.mu.Lock()
 	until, by := g.holdUntil, g.holdBy
 	g.mu.Unlock()
-	if d := time.Until(until); d > 0 {
-		if err := g.refuse(ctx, d, by); err != nil {
-			return err
-		}
-		d += rand.N(min(d/10, maxStagger) + 1)
-		if err := sleep(ctx, d); err != nil {
-			return err
-		}
+	d := time.Until(until)
+	if d <= 0 {
+		return nil
 	}
-	if g.fixed != nil {
-		if err := g.fixed.Wait(ctx); err != nil {
-			return limiterError(ctx, err)
-		}
+	if err := g.refuse(ctx, d, by); err != nil {
+		return err
 	}
-	if g.adaptive != nil {
-		if err := g.adaptive.wait(ctx); err != nil {
-			return limiterError(ctx, err)
-		}
-	}
-	return nil
+	return sleep(ctx, d+rand.N(min(d/10, maxStagger)+1))
 }
 
 // refuse returns the 429 that set the hold, with RetryAfter set to what is
@@ -69,19 +91,26 @@ func (g *gate) refuse(ctx context.Context, d time.Duration, by *APIError) error 
 func (g *gate) observe(resp *http.Response, sent time.Time) {
 	if resp.StatusCode != http.StatusTooManyRequests {
 		if g.adaptive != nil && resp.StatusCode < 500 {
-			g.adaptive.accepted(time.Now())
+			g.adaptive.accepted(time.Now(), sent)
 		}
 		return
 	}
 	now := time.Now()
-	if g.adaptive != nil {
-		g.adaptive.throttled(now, sent)
-	}
 	d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now)
-	if !ok || d <= 0 {
-		return
+	if !ok {
+		d = 0
 	}
-	until := now.Add(d)
+	// The hold is set before pacing hears of the 429, so that requests
+	// let through meanwhile are sent after the hold and do not count.
+	if d > 0 {
+		g.hold(now.Add(d), resp.Header.Get("X-Request-Id"))
+	}
+	if g.adaptive != nil {
+		g.adaptive.throttled(now, sent, now.Add(d))
+	}
+}
+
+func (g *gate) hold(until time.Time, requestID string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if until.After(g.holdUntil) {
@@ -90,7 +119,7 @@ func (g *gate) observe(resp *http.Response, sent time.Time) {
 			StatusCode: http.StatusTooManyRequests,
 			Code:       codeRateLimited,
 			Message:    "the client is holding back until the server's Retry-After has passed",
-			RequestID:  clean(resp.Header.Get("X-Request-Id"), 200),
+			RequestID:  clean(requestID, 200),
 		}
 	}
 }

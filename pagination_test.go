@@ -327,6 +327,7 @@ func TestWalkLeavesNoGoroutine(t *testing.T) {
 			break // with page 2 in flight, and slow
 		}
 		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
 		for range c.AllSessions(ctx, "agt_sales_assistant", agents.ListSessionsParams{Limit: 10}) {
 			cancel()
 		}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 
@@ -55,7 +56,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error)
 	}
 	resp, err := rc.Do(req)
 	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, context.Cause(ctx)) {
+		if err == ctx.Err() {
 			// go-retryablehttp returns the bare context error when a
 			// wait is cancelled; give it the package's prefix.
 			return nil, fmt.Errorf("agents: %w", context.Cause(ctx))
@@ -142,7 +143,7 @@ func backoff(lo, hi time.Duration, n int) time.Duration {
 
 func (cl *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
 	cl.c.log.LogAttrs(cl.ctx, slog.LevelDebug, "agents: retrying request",
-		slog.Int("attempt", cl.retries+1),
+		slog.Int("attempt", cl.retries), // the attempt that failed, from 1
 		slog.Int("status", cl.status),
 		slog.Duration("wait", cl.wait),
 		slog.String("request_id", cl.reqID),
@@ -161,6 +162,7 @@ func (cl *call) giveUp(resp *http.Response, err error, attempts int) (*http.Resp
 	if err == nil {
 		err = errors.New("agents: request failed")
 	}
+	err = tidy(err)
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) && attempts > 1 {
 		err = fmt.Errorf("%w (after %d attempts)", err, attempts)
@@ -200,17 +202,21 @@ func retryable(err error) bool {
 	return false
 }
 
-// tidy strips the *url.Error around an error of the SDK's own, so that a
-// refusal from the gate reads as itself.
+// tidy unwraps the *url.Error that the attempts client puts around the
+// caller's client's own *url.Error (or around an error of the SDK's, such
+// as a refusal from the gate), and gives transport errors the package's
+// prefix.
 func tidy(err error) error {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		var apiErr *APIError
-		var paceErr *paceError
-		if errors.As(uerr.Err, &apiErr) || errors.As(uerr.Err, &paceErr) || errors.Is(uerr.Err, context.Canceled) || errors.Is(uerr.Err, context.DeadlineExceeded) {
-			return uerr.Err
-		}
-		return fmt.Errorf("agents: %w", err)
+	uerr, ok := err.(*url.Error)
+	if !ok {
+		return err
 	}
-	return err
+	inner := uerr.Err
+	if strings.HasPrefix(inner.Error(), "agents: ") {
+		return inner
+	}
+	if _, ok := inner.(*url.Error); !ok {
+		inner = uerr
+	}
+	return fmt.Errorf("agents: %w", inner)
 }

@@ -39,7 +39,7 @@ type PageMetadata struct {
 
 // SessionPage is one page of sessions, in server order.
 type SessionPage struct {
-	Sessions []Session   `json:"sessions"`
+	Sessions []Session    `json:"sessions"`
 	Metadata PageMetadata `json:"metadata"`
 }
 

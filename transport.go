@@ -22,7 +22,8 @@ type attemptTransport Client
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := (*Client)(t)
 	ctx := req.Context()
-	if err := c.gate.wait(ctx); err != nil {
+	sent, err := c.gate.wait(ctx)
+	if err != nil {
 		return nil, err
 	}
 	cancel := context.CancelFunc(func() {})
@@ -31,7 +32,6 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		actx, cancel = context.WithTimeout(ctx, c.attemptTimeout)
 		req = req.WithContext(actx)
 	}
-	sent := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		cancel()

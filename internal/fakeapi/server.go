@@ -8,7 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -37,6 +40,9 @@ type Request struct {
 	Query  url.Values
 	Header http.Header
 	Time   time.Time
+	// Status is what the server answered; 0 for a dropped or hung
+	// request, or one still being answered.
+	Status int
 }
 
 // Stats counts what the server answered.
@@ -45,6 +51,7 @@ type Stats struct {
 	Served    int64 // 200 pages, faults aside
 	Throttled int64 // 429s from the rate limit
 	Faults    int64 // requests a scripted or random fault answered
+	Conns     int64 // connections accepted
 }
 
 // Server is a running fake API. Its methods are safe for concurrent use.
@@ -70,7 +77,7 @@ type Server struct {
 	keepLog    bool
 	noSeed     bool
 
-	seq                                atomic.Int64
+	seq, conns                         atomic.Int64
 	requests, served, throttled, fault atomic.Int64
 }
 
@@ -112,7 +119,16 @@ func New(opts ...Option) *Server {
 		s.AddKey(DefaultKey, "agt_customer_support", "agt_sales_assistant", "agt_empty")
 		s.AllowAll(DefaultKey)
 	}
-	s.hs = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.hs = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.hs.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	// Aborted handlers (dropped connections) are faults on purpose; keep
+	// the test log free of them.
+	s.hs.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.hs.Start()
 	s.URL = s.hs.URL + s.basePath
 	return s
 }
@@ -220,6 +236,7 @@ func (s *Server) Stats() Stats {
 		Served:    s.served.Load(),
 		Throttled: s.throttled.Load(),
 		Faults:    s.fault.Load(),
+		Conns:     s.conns.Load(),
 	}
 }
 
@@ -229,10 +246,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	w.Header().Set("X-Request-Id", fmt.Sprintf("req_%06d", s.seq.Add(1)))
 
-	fault, limited, retryAfter := s.admit(r)
+	idx, fault, limited, retryAfter := s.admit(r)
 	if fault != nil && fault.Kind != KindPass {
 		s.fault.Add(1)
-		s.applyFault(w, r, *fault)
+		s.record(idx, s.applyFault(w, r, *fault))
 		return
 	}
 	if limited {
@@ -240,6 +257,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if retryAfter != "" {
 			w.Header().Set("Retry-After", retryAfter)
 		}
+		s.record(idx, http.StatusTooManyRequests)
 		writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "request rate limit exceeded")
 		return
 	}
@@ -247,15 +265,31 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if status == http.StatusOK {
 		s.served.Add(1)
 	}
+	s.record(idx, status)
 	writeJSON(w, status, body)
+}
+
+// record notes the status of the idx-th logged request; idx < 0 when the
+// log is off.
+func (s *Server) record(idx, status int) {
+	if idx < 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if idx < len(s.log) {
+		s.log[idx].Status = status
+	}
 }
 
 // admit records the request and decides whether a fault or the rate
 // limit answers it.
-func (s *Server) admit(r *http.Request) (fault *Fault, limited bool, retryAfter string) {
+func (s *Server) admit(r *http.Request) (idx int, fault *Fault, limited bool, retryAfter string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	idx = -1
 	if s.keepLog {
+		idx = len(s.log)
 		s.log = append(s.log, Request{
 			Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
 			Header: r.Header.Clone(), Time: time.Now(),
@@ -264,16 +298,16 @@ func (s *Server) admit(r *http.Request) (fault *Fault, limited bool, retryAfter 
 	if len(s.script) > 0 {
 		f := s.script[0]
 		s.script = s.script[1:]
-		return &f, false, ""
+		return idx, &f, false, ""
 	}
 	if s.chaos.Rate > 0 && len(s.chaos.Faults) > 0 && s.rng.Float64() < s.chaos.Rate {
 		f := s.chaos.Faults[s.rng.IntN(len(s.chaos.Faults))]
-		return &f, false, ""
+		return idx, &f, false, ""
 	}
 	if s.limiter != nil && !s.limiter.Allow() {
-		return nil, true, s.retryAfter
+		return idx, nil, true, s.retryAfter
 	}
-	return nil, false, ""
+	return idx, nil, false, ""
 }
 
 type errorBody struct {
@@ -422,7 +456,10 @@ var statusCodes = map[int]string{
 	http.StatusGatewayTimeout:      "gateway_timeout",
 }
 
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) {
+// applyFault answers r as f says and returns the status it sent: 0 for a
+// dropped, cut-off or unanswered request (those end by panicking with
+// http.ErrAbortHandler, which closes the connection).
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) int {
 	switch f.Kind {
 	case KindStatus:
 		if f.RetryAfter != "" {
@@ -433,55 +470,69 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) {
 			code = "error"
 		}
 		writeError(w, f.Status, code, "injected "+http.StatusText(f.Status))
+		return f.Status
 	case KindRaw:
 		for k, v := range f.Header {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(f.Status)
 		w.Write([]byte(f.Body))
+		return f.Status
 	case KindDrop:
 		panic(http.ErrAbortHandler)
 	case KindTruncate:
-		status, body := s.respond(r)
-		b, _ := json.Marshal(body)
-		w.Header().Set("Content-Type", "application/json")
+		status, b := s.encoded(r)
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(status)
 		w.Write(b[:len(b)/2])
 		http.NewResponseController(w).Flush()
 		panic(http.ErrAbortHandler)
 	case KindSlow:
-		select {
-		case <-time.After(f.Delay):
-		case <-r.Context().Done():
-			return
-		case <-s.done:
-			return
+		if !s.pause(r, f.Delay) {
+			return 0
 		}
 		status, body := s.respond(r)
 		writeJSON(w, status, body)
+		return status
 	case KindHang:
 		select {
 		case <-r.Context().Done():
 		case <-s.done:
 		}
+		return 0
 	case KindTrickle:
-		status, body := s.respond(r)
-		b, _ := json.Marshal(body)
-		w.Header().Set("Content-Type", "application/json")
+		status, b := s.encoded(r)
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(status)
 		rc := http.NewResponseController(w)
 		for i := range b {
-			select {
-			case <-time.After(f.Delay):
-			case <-r.Context().Done():
-				return
-			case <-s.done:
-				return
+			if !s.pause(r, f.Delay) {
+				return 0
 			}
 			w.Write(b[i : i+1])
 			rc.Flush()
 		}
+		return status
 	}
+	return 0
+}
+
+// encoded is respond with the body already encoded as JSON.
+func (s *Server) encoded(r *http.Request) (int, []byte) {
+	status, body := s.respond(r)
+	b, _ := json.Marshal(body)
+	return status, b
+}
+
+// pause waits d unless the request or the server ends first.
+func (s *Server) pause(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+	case <-s.done:
+	}
+	return false
 }

@@ -1,0 +1,56 @@
+package agents
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in     string
+		want   time.Duration
+		wantOK bool
+	}{
+		{"0", 0, true},
+		{"1", time.Second, true},
+		{" 120 ", 2 * time.Minute, true},
+		{"Sat, 28 Nov 2026 12:00:30 GMT", 30 * time.Second, true},    // IMF-fixdate
+		{"Saturday, 28-Nov-26 12:01:00 GMT", time.Minute, true},      // RFC 850
+		{"Sat Nov 28 12:00:05 2026", 5 * time.Second, true},          // asctime
+		{"Fri, 27 Nov 2026 12:00:00 GMT", 0, true},                   // in the past: now
+		{"99999999999999999999", time.Duration(math.MaxInt64), true}, // overflows int64
+		{"9223372036854775807", time.Duration(math.MaxInt64), true},  // overflows Duration
+		{"", 0, false},
+		{"-5", 0, false},
+		{"1.5", 0, false},
+		{"soon", 0, false},
+		{"+3", 0, false},
+		{"Sat, 28 Nov 2026 12:00:30", 0, false}, // no zone
+	}
+	for _, tt := range tests {
+		got, ok := parseRetryAfter(tt.in, now)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+func TestBackoffBounds(t *testing.T) {
+	t.Parallel()
+	lo, hi := 10*time.Millisecond, 200*time.Millisecond
+	for n := range 70 {
+		ceiling := hi
+		if n < 5 {
+			ceiling = lo << n
+		}
+		for range 50 {
+			d := backoff(lo, hi, n)
+			if d < lo || d > hi || d > ceiling || d < ceiling/2 {
+				t.Fatalf("backoff(%v, %v, %d) = %v; want within [max(%v, %v), %v]", lo, hi, n, d, lo, ceiling/2, ceiling)
+			}
+		}
+	}
+}
