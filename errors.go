@@ -72,7 +72,7 @@ func (e *APIError) Error() string {
 	}
 	var extra []string
 	if e.RetryAfter > 0 {
-		extra = append(extra, "retry after "+e.RetryAfter.String())
+		extra = append(extra, "retry after "+e.RetryAfter.Round(time.Millisecond).String())
 	}
 	if e.RequestID != "" {
 		extra = append(extra, "request "+e.RequestID)

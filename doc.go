@@ -1,0 +1,91 @@
+// Package agents is the Go SDK for the Agents API's session listing: it
+// lists, pages through and walks the sessions of an agent, and takes care
+// of cursors, retries, rate limits and flaky networks.
+//
+// Create one [Client] per API key and share it between goroutines:
+//
+//	client, err := agents.NewClient() // AGENTS_API_KEY, AGENTS_BASE_URL
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	page, err := client.ListSessions(ctx, "agt_customer_support", agents.ListSessionsParams{Limit: 20})
+//
+// # Pagination
+//
+// [Client.ListSessions] fetches one page; its [PageMetadata].PageKey is
+// the opaque cursor of the next one, "" on the last page. To walk every
+// page or every session, range over [Client.SessionPages] or
+// [Client.AllSessions]:
+//
+//	for s, err := range client.AllSessions(ctx, "agt_customer_support", agents.ListSessionsParams{}) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(s.ID)
+//	}
+//
+// The walks ask for 100 sessions a page unless Limit says otherwise,
+// yield each session once in server order, stop sending requests when the
+// loop breaks, and end with [ErrPageKeyRepeated] rather than loop if the
+// server hands back a page key they have already followed. A walk that
+// fails ends with a [*PageError] whose PageKey resumes it where it
+// stopped. [WithPrefetch] fetches the next page while the loop body
+// works on the current one.
+//
+// # Errors
+//
+// Errors from the API are [*APIError] values carrying the status, the
+// server's code and message, the X-Request-Id and any Retry-After. Tell
+// the documented ones apart with [errors.Is] and the sentinels
+// [ErrInvalidRequest], [ErrUnauthorized], [ErrForbidden],
+// [ErrAgentNotFound] and [ErrRateLimitExceeded]; they match by the
+// server's code, or by the status when the code is missing or unknown.
+// Input the client can check itself (an agent key off
+// ^agt_[0-9a-zA-Z_-]+$, a Limit outside 0..100) fails before any request
+// with an error that matches [ErrInvalidRequest] and is not an
+// [*APIError]. A context that is cancelled or expires ends a call with an
+// error that matches the context's error. Every error message starts with
+// "agents: ", and none ever contains the API key.
+//
+// # Retries and rate limits
+//
+// A call is retried, up to [WithMaxRetries] times (3 by default), after a
+// 429, a 500, 502, 503 or 504, a connection that was refused, reset or
+// dropped, a 2xx body cut off before its end, or an attempt that took
+// longer than [WithAttemptTimeout] (30s by default). Other 4xx, 501, a
+// complete response that is not a valid page, and a cancelled context are
+// never retried. When retries run out, the last response is returned as
+// an [*APIError].
+//
+// When the server sends Retry-After (delta-seconds or an HTTP date), the
+// next attempt is not sent before that time. Otherwise the client backs
+// off exponentially with jitter, between the bounds of
+// [WithRetryBackoff]. A wait longer than [WithMaxRetryWait] (one minute by
+// default), or one that would end after the context's deadline, is not
+// started: the call returns its last error at once, for a 429 an
+// [*APIError] whose RetryAfter says how long the server asked for. The
+// same goes for every other wait a call can meet. Cancelling the context
+// ends any wait at once.
+//
+// A 429 with Retry-After holds back every call on the same Client until
+// that time, and they then resume spread out, not all at once.
+// [WithRateLimit] paces every attempt of every call to a known rate.
+// Without it, the Client paces itself adaptively: after the first 429 it
+// estimates the rate the server allows and stays just under it, probing
+// upwards now and then. Against a server allowing 50 requests a second,
+// 16 goroutines sharing a default Client get about 83% of that rate
+// through over 20 seconds, where plain retries get about 10%; see
+// BENCHMARKS.md.
+//
+// Logging goes only to the [log/slog.Logger] given with [WithLogger]: a
+// debug line per retry and a warning when the client gives up.
+//
+// # Security
+//
+// The API key is sent only as "Authorization: Bearer <key>" to the base
+// URL's scheme, host and port; a redirect elsewhere does not carry it.
+// Plain http:// is accepted only for loopback hosts. Page responses are
+// read through a [MaxResponseBytes] cap and error bodies through a smaller
+// one; error messages quote at most a short excerpt of an unexpected body.
+// See SECURITY.md.
+package agents

@@ -1,0 +1,102 @@
+// Command list-sessions prints one page of an agent's sessions as a table,
+// or as JSON with -json.
+//
+//	go run ./list-sessions -agent agt_customer_support -limit 2
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	agents "github.com/agentsapi/agents-go"
+	"github.com/agentsapi/agents-go/examples/internal/demo"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("list-sessions", flag.ContinueOnError)
+	agent := fs.String("agent", "agt_customer_support", "agent key")
+	limit := fs.Int("limit", 0, "page size, 1..100 (0: the server's default)")
+	enabled := fs.String("enabled", "", `only sessions with enabled "true" or "false" (default: all)`)
+	pageKey := fs.String("page-key", "", "page key from a previous page")
+	asJSON := fs.Bool("json", false, "print the page as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	params := agents.ListSessionsParams{Limit: *limit, PageKey: *pageKey}
+	if *enabled != "" {
+		b, err := strconv.ParseBool(*enabled)
+		if err != nil {
+			return fmt.Errorf("-enabled: want true or false, got %q", *enabled)
+		}
+		params.Enabled = &b
+	}
+
+	client, done, err := demo.Client(nil)
+	if err != nil {
+		return err
+	}
+	defer done()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+
+	page, err := client.ListSessions(ctx, *agent, params)
+	if errors.Is(err, agents.ErrAgentNotFound) {
+		return fmt.Errorf("no agent %q: check the key (%w)", *agent, err)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(page)
+	}
+	printTable(out, page)
+	return nil
+}
+
+func printTable(out io.Writer, page *agents.SessionPage) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tENABLED\tCREATED\tDESCRIPTION\tMETADATA")
+	for _, s := range page.Sessions {
+		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\n", s.ID, s.Enabled, s.CreatedAt.Format(time.DateTime), s.Description, metadata(s.Metadata))
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "\n%d of %d sessions", len(page.Sessions), page.Metadata.TotalCount)
+	if page.Metadata.PageKey != "" {
+		fmt.Fprintf(out, "; next page: -page-key %s", page.Metadata.PageKey)
+	}
+	fmt.Fprintln(out)
+}
+
+func metadata(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		keys[i] = k + "=" + m[k]
+	}
+	return strings.Join(keys, " ")
+}
