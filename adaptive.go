@@ -14,7 +14,8 @@ import (
 // as few as it can.
 //
 //   - Until the first 429 it does not pace. The requests the server
-//     accepted before that 429 estimate its burst allowance B.
+//     accepted in the second before that 429 estimate its burst
+//     allowance B.
 //   - Slow start: from that burst, the rate doubles every slowStartStep
 //     while callers are held back by pacing.
 //   - The 429 that ends slow start answered a request sent T after the
@@ -36,15 +37,25 @@ import (
 //
 // Only one 429 per change of rate and hold counts: the others answered
 // requests sent at a rate already given up, or sent before the server's
-// Retry-After had passed.
+// Retry-After had passed. And a 429 counts only if it names a positive
+// Retry-After, or if 429s are lately more than a quarter of all answers
+// (a moving average): a rate limiter refuses much of what goes over its
+// limit, while a flaky gateway's odd 429 says nothing about the rate, and
+// cutting the rate for each would slow the Client to a crawl however
+// rare they were. A 429 without Retry-After costs only a retry, so one
+// ignored is cheap. After a counted 429 without Retry-After, the next
+// slot at the new rate is quiet too, so that the server's emptied
+// allowance can refill before a request is taken as news.
 type adaptive struct {
 	lim  *rate.Limiter
 	head chan struct{} // held by the one caller that holds a reservation
 
 	mu        sync.Mutex
-	known     bool      // a 429 has been seen
-	firstHit  time.Time // when
-	burst     int       // requests accepted that were sent before firstHit
+	known     bool          // a 429 has been seen
+	firstHit  time.Time     // when
+	burst     int           // requests accepted in the second before firstHit
+	okTimes   [64]time.Time // send times of the last accepted requests, a ring
+	okNext    int
 	slowStart bool
 	rate      float64
 	changed   time.Time // when rate last changed
@@ -60,6 +71,7 @@ type adaptive struct {
 	quiet     time.Time     // 429s to requests sent before this are not news
 	lo, hi    float64       // steady state: last rate that held, that failed
 	holdCost  time.Duration // the last Retry-After
+	share429  float64       // moving average of the share of 429s in answers
 }
 
 var errPaceDeadline = errors.New("rate: wait would exceed context deadline")
@@ -73,6 +85,10 @@ const (
 	// headroom keeps pacing just under the estimated limit.
 	headroom = 0.97
 	minRate  = 0.5 // requests per second; never stop entirely
+	// A 429 without Retry-After is a pacing signal only while 429s are
+	// more than minShare429 of answers, averaged with weight shareWeight.
+	minShare429 = 0.25
+	shareWeight = 1.0 / 64
 )
 
 func newAdaptive() *adaptive {
@@ -169,8 +185,12 @@ func (a *adaptive) slot() time.Duration {
 func (a *adaptive) accepted(now, sent time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.known || sent.Before(a.firstHit) {
-		a.burst++
+	a.share429 *= 1 - shareWeight
+	if !a.known {
+		a.okTimes[a.okNext%len(a.okTimes)] = sent
+		a.okNext++
+	} else if sent.Before(a.firstHit) {
+		a.burst++ // answered after the first 429, but part of the burst
 	} else {
 		if !sent.Before(a.stepFrom) {
 			a.stepOK++
@@ -215,9 +235,18 @@ func (a *adaptive) grow(now time.Time) {
 func (a *adaptive) throttled(now, sent, quiet time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.share429 = a.share429*(1-shareWeight) + shareWeight
+	if !quiet.After(now) && a.share429 < minShare429 {
+		return // a stray 429 that asks for no wait
+	}
 	switch {
 	case !a.known:
 		a.known, a.slowStart, a.firstHit = true, true, now
+		for _, t := range a.okTimes {
+			if !t.Before(now.Add(-time.Second)) {
+				a.burst++
+			}
+		}
 		a.set(now, max(float64(a.burst), 1))
 	case sent.Before(a.changed) || sent.Before(a.quiet):
 		return // not news
@@ -235,8 +264,8 @@ func (a *adaptive) throttled(now, sent, quiet time.Time) {
 		a.hi = a.rate
 		a.set(now, a.rate*5/6)
 	}
-	a.quiet = quiet
 	a.holdCost = quiet.Sub(now)
+	a.quiet = later(quiet, now.Add(a.slot()))
 }
 
 // estimate is the server's rate if its tokens were full at from and
@@ -247,6 +276,13 @@ func (a *adaptive) estimate(ok int, from, refused time.Time) float64 {
 		return 0
 	}
 	return (float64(ok-max(a.burst, 1)) + 0.5) / t.Seconds()
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // since is when the current rate began to apply: its change, or the end

@@ -2,6 +2,7 @@ package agents
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -11,10 +12,21 @@ import (
 // holds the client for a second, answers take latency. It returns the
 // rate the pacer settled on and how many 429s it met after the first hold.
 func simulate(limit float64, burst int, latency, dur time.Duration) (goodput float64, later429s int) {
-	return simulateLog(limit, burst, latency, dur, nil)
+	return simulateServer(sim{limit: limit, burst: burst, latency: latency, retryAfter: time.Second}, dur)
 }
 
-func simulateLog(limit float64, burst int, latency, dur time.Duration, logf func(string, ...any)) (goodput float64, later429s int) {
+// sim is the server simulate plays against.
+type sim struct {
+	limit      float64 // token bucket: rate and burst
+	burst      int
+	latency    time.Duration
+	retryAfter time.Duration // sent with each 429; 0 sends none
+	noise      float64       // chance of a stray 429 for any request
+}
+
+func simulateServer(srv sim, dur time.Duration) (goodput float64, later429s int) {
+	limit, burst, latency := srv.limit, srv.burst, srv.latency
+	rng := rand.New(rand.NewPCG(1, 2))
 	ok := 0
 	a := newAdaptive()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -36,7 +48,7 @@ func simulateLog(limit float64, burst int, latency, dur time.Duration, logf func
 
 		tokens = min(float64(burst), tokens+limit*now.Sub(last).Seconds())
 		last = now
-		if tokens >= 1 {
+		if tokens >= 1 && rng.Float64() >= srv.noise {
 			tokens--
 			ok++
 			a.accepted(now.Add(latency), now)
@@ -45,11 +57,15 @@ func simulateLog(limit float64, burst int, latency, dur time.Duration, logf func
 				later429s++
 			}
 			firstHold = false
-			holdUntil = now.Add(latency + time.Second)
-			a.throttled(now.Add(latency), now, holdUntil)
+			quiet := now.Add(latency) // no Retry-After: no hold
+			if srv.retryAfter > 0 {
+				quiet = now.Add(latency + srv.retryAfter)
+				holdUntil = quiet
+			}
+			a.throttled(now.Add(latency), now, quiet)
 		}
-		if logf != nil && a.rate != before {
-			logf("%8.3fs rate %.1f -> %.1f (slow start %v, burst %d)", now.Sub(t0).Seconds(), before, a.rate, a.slowStart, a.burst)
+		if traceSim != nil && a.rate != before {
+			traceSim("%8.3fs rate %.1f -> %.1f (slow start %v, burst %d)", now.Sub(t0).Seconds(), before, a.rate, a.slowStart, a.burst)
 		}
 		if known {
 			now = now.Add(time.Duration(float64(time.Second) / r))
@@ -84,3 +100,25 @@ func TestAdaptiveSettlesUnderTheLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestAdaptiveWithoutRetryAfter(t *testing.T) {
+	t.Parallel()
+	goodput, _ := simulateServer(sim{limit: 50, burst: 5, latency: time.Millisecond}, 20*time.Second)
+	if goodput < 0.6*50 {
+		t.Errorf("goodput %.1f/s against a limiter that sends no Retry-After; want at least 60%% of 50/s", goodput)
+	}
+}
+
+// TestAdaptiveIgnoresStray429s: a server with no rate limit whose gateway
+// answers 7% of requests with a 429 that asks for no wait must not talk
+// the pacer into slowing the client down.
+func TestAdaptiveIgnoresStray429s(t *testing.T) {
+	t.Parallel()
+	const unpaced = 20000 // requests a second the simulated callers ask for
+	goodput, _ := simulateServer(sim{limit: 1e9, burst: 1e9, latency: time.Millisecond, noise: 0.07}, 20*time.Second)
+	if goodput < 0.5*0.93*unpaced {
+		t.Errorf("goodput %.0f/s; stray 429s slowed the client below half of the %d/s it asks for", goodput, unpaced)
+	}
+}
+
+var traceSim func(string, ...any)
