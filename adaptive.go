@@ -26,7 +26,8 @@ import (
 //     drained them, that estimate is low, and the same one counted from
 //     the start of the step before is right; if not, the opposite. So
 //     the larger of the two, within [r/4, r] for the rate r that failed,
-//     less a little headroom, is where pacing settles.
+//     less a little headroom, is where pacing settles; its upper bound,
+//     when measured over long enough, caps later probes.
 //   - Steady state is a binary search between the last rate that held
 //     (lo) and the last that failed (hi): after a quiet spell held back
 //     by pacing, the rate moves halfway to hi, by 10% at most (or up 5% once hi is
@@ -253,8 +254,15 @@ func (a *adaptive) throttled(now, sent, quiet time.Time) {
 	case a.slowStart:
 		a.slowStart = false
 		r := a.rate
-		est := max(a.estimate(a.stepOK, a.stepFrom, sent), a.estimate(a.prevOK, a.prevFrom, sent))
+		est, upper := a.estimate(a.stepOK, a.stepFrom, sent)
+		if m, u := a.estimate(a.prevOK, a.prevFrom, sent); m > est {
+			est, upper = m, u
+		}
 		a.lo, a.hi = 0, r
+		if upper > 0 {
+			// Probes need not pass a limit already measured.
+			a.hi = min(r, upper)
+		}
 		a.set(now, headroom*min(max(est, r/4), r))
 	case a.lo > 0 && a.lo < a.rate:
 		a.hi = a.rate
@@ -268,14 +276,21 @@ func (a *adaptive) throttled(now, sent, quiet time.Time) {
 	a.quiet = later(quiet, now.Add(a.slot()))
 }
 
-// estimate is the server's rate if its tokens were full at from and
-// ok requests sent from then until the refused one at refused got in.
-func (a *adaptive) estimate(ok int, from, refused time.Time) float64 {
+// estimate is the server's rate if its tokens were full at from and ok
+// requests sent from then until the refused one at refused got in: the
+// middle of the bounds (ok − B)/T and (ok + 1 − B)/T, and the upper bound
+// when T is long enough to trust it (else 0).
+func (a *adaptive) estimate(ok int, from, refused time.Time) (mid, upper float64) {
 	t := refused.Sub(from)
 	if from.IsZero() || t < time.Millisecond {
-		return 0
+		return 0, 0
 	}
-	return (float64(ok-max(a.burst, 1)) + 0.5) / t.Seconds()
+	n := float64(ok - max(a.burst, 1))
+	mid = (n + 0.5) / t.Seconds()
+	if t >= 20*time.Millisecond {
+		upper = (n + 1) / t.Seconds()
+	}
+	return mid, upper
 }
 
 func later(a, b time.Time) time.Time {

@@ -39,8 +39,9 @@ func (e *PageError) Unwrap() error { return e.Err }
 // has none. A Limit of 0 asks for 100 sessions a page, the maximum; params
 // is not modified. A page may hold no sessions and still not be the last.
 //
-// On a failure the iterator yields one (nil, err) and stops; err is a
-// [*PageError] that says where to resume. Breaking out of the loop sends
+// On a failure the iterator yields one (nil, err) and stops. Invalid input
+// fails before any request, as with [Client.ListSessions]; any other err
+// is a [*PageError] that says where to resume. Breaking out of the loop sends
 // no further request and leaves no goroutine behind. With [WithPrefetch]
 // the next page is fetched while the loop body runs.
 func (c *Client) SessionPages(ctx context.Context, agentKey string, params ListSessionsParams) iter.Seq2[*SessionPage, error] {
@@ -63,8 +64,8 @@ func (c *Client) SessionPages(ctx context.Context, agentKey string, params ListS
 }
 
 // AllSessions walks every session of agentKey, once each, in server order,
-// fetching pages as [Client.SessionPages] does. On a failure it yields one
-// (Session{}, err) and stops; err is a [*PageError].
+// fetching pages as [Client.SessionPages] does, with the same errors. On a
+// failure it yields one (Session{}, err) and stops.
 func (c *Client) AllSessions(ctx context.Context, agentKey string, params ListSessionsParams) iter.Seq2[Session, error] {
 	return func(yield func(Session, error) bool) {
 		for page, err := range c.SessionPages(ctx, agentKey, params) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -277,6 +278,10 @@ func TestOne429HoldsTheClient(t *testing.T) {
 	}
 	if len(later) != 9 {
 		t.Errorf("%d requests after the 429, want 9", len(later))
+	}
+	// They resume spread out (up to a tenth of the hold), not at once.
+	if spread := slices.Max(later) - slices.Min(later); spread < 5*time.Millisecond {
+		t.Errorf("the held calls resumed within %v of each other; want them staggered", spread)
 	}
 }
 

@@ -76,6 +76,7 @@ type Server struct {
 	log        []Request
 	keepLog    bool
 	noSeed     bool
+	cache      map[string][]byte // encoded 200 pages by URL, when caching
 
 	seq, conns                         atomic.Int64
 	requests, served, throttled, fault atomic.Int64
@@ -261,12 +262,46 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "rate_limit_exceeded", "request rate limit exceeded")
 		return
 	}
+	if b := s.cached(r); b != nil {
+		s.served.Add(1)
+		s.record(idx, http.StatusOK)
+		writeBytes(w, http.StatusOK, b)
+		return
+	}
 	status, body := s.respond(r)
 	if status == http.StatusOK {
 		s.served.Add(1)
+		s.remember(r, body)
 	}
 	s.record(idx, status)
 	writeJSON(w, status, body)
+}
+
+// CachePages makes the server keep every page it encodes and serve it
+// again from memory, so that a benchmark measures the client, not the
+// server's encoding. Auth is not checked again for a cached page.
+func (s *Server) CachePages(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cache = nil
+	if on {
+		s.cache = map[string][]byte{}
+	}
+}
+
+func (s *Server) cached(r *http.Request) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cache[r.URL.RequestURI()]
+}
+
+func (s *Server) remember(r *http.Request, body any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cache != nil {
+		b, _ := json.Marshal(body)
+		s.cache[r.URL.RequestURI()] = b
+	}
 }
 
 // record notes the status of the idx-th logged request; idx < 0 when the
@@ -433,6 +468,10 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	writeBytes(w, status, b)
+}
+
+func writeBytes(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
