@@ -95,54 +95,46 @@ func (e *APIError) Is(target error) bool {
 	return s != nil && s == target
 }
 
+// documented is the API's error table: status, code and sentinel.
+var documented = [...]struct {
+	status int
+	code   string
+	err    error
+}{
+	{http.StatusBadRequest, codeInvalidRequest, ErrInvalidRequest},
+	{http.StatusUnauthorized, codeUnauthorized, ErrUnauthorized},
+	{http.StatusForbidden, codeForbidden, ErrForbidden},
+	{http.StatusNotFound, codeAgentNotFound, ErrAgentNotFound},
+	{http.StatusTooManyRequests, codeRateLimited, ErrRateLimitExceeded},
+}
+
 func sentinelForCode(code string) error {
-	switch code {
-	case codeInvalidRequest:
-		return ErrInvalidRequest
-	case codeUnauthorized:
-		return ErrUnauthorized
-	case codeForbidden:
-		return ErrForbidden
-	case codeAgentNotFound:
-		return ErrAgentNotFound
-	case codeRateLimited:
-		return ErrRateLimitExceeded
+	for _, d := range documented {
+		if d.code == code {
+			return d.err
+		}
 	}
 	return nil
 }
 
 func sentinelForStatus(status int) error {
-	switch status {
-	case http.StatusBadRequest:
-		return ErrInvalidRequest
-	case http.StatusUnauthorized:
-		return ErrUnauthorized
-	case http.StatusForbidden:
-		return ErrForbidden
-	case http.StatusNotFound:
-		return ErrAgentNotFound
-	case http.StatusTooManyRequests:
-		return ErrRateLimitExceeded
+	for _, d := range documented {
+		if d.status == status {
+			return d.err
+		}
 	}
 	return nil
 }
 
 // codeForStatus names a body-less error after its status, so that Code is
-// never empty.
+// never empty: the documented code, else "internal_server_error",
+// "bad_gateway", ... from the status text.
 func codeForStatus(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return codeInvalidRequest
-	case http.StatusUnauthorized:
-		return codeUnauthorized
-	case http.StatusForbidden:
-		return codeForbidden
-	case http.StatusNotFound:
-		return codeAgentNotFound
-	case http.StatusTooManyRequests:
-		return codeRateLimited
+	for _, d := range documented {
+		if d.status == status {
+			return d.code
+		}
 	}
-	// "internal_server_error", "bad_gateway", ...
 	if text := http.StatusText(status); text != "" {
 		return strings.ReplaceAll(strings.ToLower(text), " ", "_")
 	}

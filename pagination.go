@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"iter"
+	"sync"
 )
 
 // ErrPageKeyRepeated ends a walk whose server handed back a page key that
@@ -110,60 +111,14 @@ func (w *walk) next(page *SessionPage) (key string, err error) {
 	return key, nil
 }
 
-func (w *walk) sequential(ctx context.Context, yield func(*SessionPage, error) bool) {
-	key := w.params.PageKey
+// run is the walk's loop. fetch starts getting a page and returns a
+// function that waits for it: at once without prefetch, or in a goroutine
+// with it, so that the next page's request can be started before the
+// current page is yielded.
+func (w *walk) run(ctx context.Context, yield func(*SessionPage, error) bool, fetch func(string) func() fetched) {
+	pending := fetch(w.params.PageKey)
 	for {
-		page, err := w.fetch(ctx, key)
-		if err != nil {
-			yield(nil, &PageError{PageKey: key, Pages: w.pages, Err: err})
-			return
-		}
-		next, err := w.next(page)
-		w.pages++
-		if !yield(page, nil) {
-			return
-		}
-		if err != nil {
-			yield(nil, &PageError{PageKey: next, Pages: w.pages, Err: err})
-			return
-		}
-		if next == "" {
-			return
-		}
-		key = next
-	}
-}
-
-type fetched struct {
-	key  string
-	page *SessionPage
-	err  error
-}
-
-// prefetched is sequential with the next page's request started before
-// the current page is yielded. At most one request is in flight; when the
-// walk ends early it is cancelled and waited for, so no goroutine outlives
-// the loop.
-func (w *walk) prefetched(ctx context.Context, yield func(*SessionPage, error) bool) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	start := func(key string) chan fetched {
-		ch := make(chan fetched, 1)
-		go func() {
-			page, err := w.fetch(ctx, key)
-			ch <- fetched{key, page, err}
-		}()
-		return ch
-	}
-	pending := start(w.params.PageKey)
-	defer func() {
-		if pending != nil {
-			cancel()
-			<-pending
-		}
-	}()
-	for {
-		r := <-pending
+		r := pending()
 		pending = nil
 		if r.err != nil {
 			yield(nil, &PageError{PageKey: r.key, Pages: w.pages, Err: r.err})
@@ -171,7 +126,7 @@ func (w *walk) prefetched(ctx context.Context, yield func(*SessionPage, error) b
 		}
 		next, err := w.next(r.page)
 		if err == nil && next != "" {
-			pending = start(next)
+			pending = fetch(next)
 		}
 		w.pages++
 		if !yield(r.page, nil) {
@@ -185,6 +140,41 @@ func (w *walk) prefetched(ctx context.Context, yield func(*SessionPage, error) b
 			return
 		}
 	}
+}
+
+type fetched struct {
+	key  string
+	page *SessionPage
+	err  error
+}
+
+func (w *walk) sequential(ctx context.Context, yield func(*SessionPage, error) bool) {
+	w.run(ctx, yield, func(key string) func() fetched {
+		return func() fetched {
+			page, err := w.fetch(ctx, key)
+			return fetched{key, page, err}
+		}
+	})
+}
+
+// prefetched keeps at most one request in flight ahead of the caller.
+// When the walk ends early that request is cancelled and waited for, so
+// that no goroutine outlives the loop.
+func (w *walk) prefetched(ctx context.Context, yield func(*SessionPage, error) bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	var inflight sync.WaitGroup
+	defer func() {
+		cancel()
+		inflight.Wait()
+	}()
+	w.run(ctx, yield, func(key string) func() fetched {
+		ch := make(chan fetched, 1)
+		inflight.Go(func() {
+			page, err := w.fetch(ctx, key)
+			ch <- fetched{key, page, err}
+		})
+		return func() fetched { return <-ch }
+	})
 }
 
 // keySet remembers the page keys of a walk as 64-bit hashes: about 16
