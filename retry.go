@@ -25,7 +25,6 @@ import (
 type call struct {
 	c       *Client
 	ctx     context.Context
-	url     string
 	retries int           // retries scheduled so far
 	wait    time.Duration // the wait CheckRetry decided on, for Backoff
 	status  int           // of the attempt being retried, for the log
@@ -42,7 +41,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 
-	cl := &call{c: c, ctx: ctx, url: rawURL}
+	cl := &call{c: c, ctx: ctx}
 	req.SetResponseHandler(cl.handle)
 	rc := &retryablehttp.Client{
 		HTTPClient:   c.attempts,

@@ -18,6 +18,7 @@ package agentstest
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	agents "github.com/agentsapi/agents-go"
@@ -25,20 +26,42 @@ import (
 )
 
 // DefaultKey is the API key a new Server accepts.
-const DefaultKey = fakeapi.DefaultKey
+const DefaultKey = "sk_test_fake_0123456789"
 
 // RestrictedAgent exists on a new Server, but DefaultKey may not read it,
 // so it answers 403 forbidden.
-const RestrictedAgent = fakeapi.RestrictedAgent
+const RestrictedAgent = "agt_restricted"
 
-// Session is a session as the fake server stores and serves it.
-type Session = fakeapi.Session
+// Session is a session as the server stores and serves it.
+type Session struct {
+	ID          string
+	AgentKey    string
+	Description string
+	Metadata    map[string]string
+	Enabled     bool
+	CreatedAt   time.Time
+}
 
 // Request is a request the server received.
-type Request = fakeapi.Request
+type Request struct {
+	Method string
+	Path   string // the URL path, base path included
+	Query  url.Values
+	Header http.Header // as received, Authorization included
+	Time   time.Time   // when it arrived
+	// Status is what the server answered: 0 for a request it dropped,
+	// cut off or never answered, or is still answering.
+	Status int
+}
 
 // Stats counts what the server answered.
-type Stats = fakeapi.Stats
+type Stats struct {
+	Requests  int64 // every request received
+	Served    int64 // pages served normally
+	Throttled int64 // 429s from SetRateLimit
+	Faults    int64 // requests answered by a scripted or random fault
+	Conns     int64 // connections accepted
+}
 
 // Server is a running fake API on a loopback address. Its methods are safe
 // for concurrent use, including while clients are using it.
@@ -105,7 +128,13 @@ func (s *Server) AllowAll(key string) { s.srv.AllowAll(key) }
 
 // AddAgent stores an agent whose sessions are served in the order given,
 // replacing any agent of that key.
-func (s *Server) AddAgent(agentKey string, sessions []Session) { s.srv.AddAgent(agentKey, sessions) }
+func (s *Server) AddAgent(agentKey string, sessions []Session) {
+	ss := make([]fakeapi.Session, len(sessions))
+	for i, x := range sessions {
+		ss[i] = fakeapi.Session(x)
+	}
+	s.srv.AddAgent(agentKey, ss)
+}
 
 // AddGeneratedAgent stores an agent with n sessions made on the fly (see
 // [GeneratedSession]), so that n may be in the millions at no memory cost.
@@ -113,7 +142,9 @@ func (s *Server) AddGeneratedAgent(agentKey string, n int) { s.srv.AddGeneratedA
 
 // GeneratedSession returns the i-th session (from 0) of an agent added
 // with AddGeneratedAgent, so that a test can predict what it will read.
-func GeneratedSession(agentKey string, i int) Session { return fakeapi.GeneratedSession(agentKey, i) }
+func GeneratedSession(agentKey string, i int) Session {
+	return Session(fakeapi.GeneratedSession(agentKey, i))
+}
 
 // Script makes the next requests, one each and in order, meet faults;
 // requests after them are served normally.
@@ -143,13 +174,20 @@ func (s *Server) SetRateLimit(perSecond float64, burst int, retryAfter string) {
 }
 
 // Requests returns the requests received so far, oldest first.
-func (s *Server) Requests() []Request { return s.srv.Requests() }
+func (s *Server) Requests() []Request {
+	in := s.srv.Requests()
+	out := make([]Request, len(in))
+	for i, r := range in {
+		out[i] = Request(r)
+	}
+	return out
+}
 
 // KeepLog turns the request log on (the default) or off, for long runs.
 func (s *Server) KeepLog(on bool) { s.srv.KeepLog(on) }
 
 // Stats returns what the server has answered so far.
-func (s *Server) Stats() Stats { return s.srv.Stats() }
+func (s *Server) Stats() Stats { return Stats(s.srv.Stats()) }
 
 // Cursor returns the page key of the page that starts at the session with
 // the given id, as the server makes them.
