@@ -423,3 +423,30 @@ func TestAdaptiveGoodput(t *testing.T) {
 		t.Errorf("%d 429s in 6 seconds; pacing should stop them after the first few", res.Throttled)
 	}
 }
+
+// TestHoldAppliesToQueuedCallers: callers already waiting for a pacing
+// slot when a 429 with Retry-After arrives must not send into the hold
+// when their slot comes.
+func TestHoldAppliesToQueuedCallers(t *testing.T) {
+	t.Parallel()
+	srv, c := setup(t, agents.WithRateLimit(20, 1), agents.WithAdaptivePacing(false))
+	srv.Script(fakeapi.Status(429, "1"))
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			if _, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	reqs := srv.Requests()
+	if reqs[0].Status != 429 {
+		t.Fatalf("first request answered %d, want the scripted 429", reqs[0].Status)
+	}
+	for _, r := range reqs[1:] {
+		if gap := r.Time.Sub(reqs[0].Time); gap < time.Second-10*time.Millisecond {
+			t.Errorf("a queued caller sent %v after the 429; the hold lasts 1s", gap)
+		}
+	}
+}
