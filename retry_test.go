@@ -141,7 +141,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 			if gap < tt.minGap {
 				t.Errorf("retried after %v; the server asked for at least %v", gap, tt.minGap)
 			}
-			if tt.minGap == 0 && gap > 500*time.Millisecond {
+			if tt.minGap == 0 && gap > 900*time.Millisecond { // backoff is 1-4ms here
 				t.Errorf("retried after %v; want the millisecond backoff", gap)
 			}
 		})
@@ -180,7 +180,9 @@ func TestWaitTooLongReturnsAtOnce(t *testing.T) {
 			if !errors.Is(err, agents.ErrRateLimitExceeded) || !errors.As(err, &apiErr) || apiErr.RetryAfter != tt.want {
 				t.Fatalf("err = %v; want ErrRateLimitExceeded with RetryAfter %v", err, tt.want)
 			}
-			if elapsed > 250*time.Millisecond {
+			// The refused waits are 5s to an hour; a second allows for a
+			// loaded CI machine.
+			if elapsed > time.Second {
 				t.Errorf("took %v; a wait that cannot be kept must not be started", elapsed)
 			}
 			if n := len(srv.Requests()); n != 1 {
@@ -300,7 +302,7 @@ func TestHoldRefusedPastDeadline(t *testing.T) {
 	if !errors.Is(err, agents.ErrRateLimitExceeded) || !errors.As(err, &apiErr) || apiErr.RetryAfter < 25*time.Second {
 		t.Fatalf("err = %v; want ErrRateLimitExceeded with the hold's remaining RetryAfter", err)
 	}
-	if time.Since(start) > 200*time.Millisecond || len(srv.Requests()) != 1 {
+	if time.Since(start) > time.Second || len(srv.Requests()) != 1 { // the hold has 30s left
 		t.Errorf("the held call waited or sent a request")
 	}
 }
