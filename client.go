@@ -148,6 +148,9 @@ func NewClient(opts ...Option) (*Client, error) {
 
 // String describes the Client without its key.
 func (c *Client) String() string {
+	if c == nil {
+		return "agents.Client(nil)"
+	}
 	return fmt.Sprintf("agents.Client{baseURL: %q, apiKey: [redacted]}", c.baseURL)
 }
 

@@ -101,6 +101,9 @@ func TestKeyNeverPrinted(t *testing.T) {
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x"} {
 		printed = append(printed, fmt.Sprintf(verb, c))
 	}
+	if got := (*agents.Client)(nil).String(); got != "agents.Client(nil)" {
+		t.Errorf("nil Client prints %q", got)
+	}
 	srv.Script(fakeapi.Status(503, ""), fakeapi.Status(500, ""), fakeapi.Status(502, ""))
 	_, err1 := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{})
 	_, err2 := c.ListSessions(context.Background(), "agt_nope", agents.ListSessionsParams{})
