@@ -320,21 +320,28 @@ func TestListSessionsBodyTooLarge(t *testing.T) {
 
 func TestRedirectDoesNotCarryKey(t *testing.T) {
 	t.Parallel()
-	// Two loopback servers: the API, which redirects, and another on a
-	// different port that records what it receives.
-	other, _ := setup(t)
-	api, c := setup(t)
-	api.Script(fakeapi.Fault{Kind: fakeapi.KindRaw, Status: http.StatusTemporaryRedirect,
-		Header: http.Header{"Location": {other.URL + "/v2/agents/agt_customer_support/sessions"}}})
-	_, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{})
-	if !errors.Is(err, agents.ErrUnauthorized) {
-		t.Errorf("err = %v, want the other server's 401 (it never saw the key)", err)
-	}
-	reqs := other.Requests()
-	if len(reqs) != 1 {
-		t.Fatalf("other server got %d requests, want 1", len(reqs))
-	}
-	if h := reqs[0].Header.Get("Authorization"); h != "" {
-		t.Errorf("redirect to another port carried Authorization %q", h)
+	// Two loopback servers: the API, which redirects, and another that
+	// records what it receives, reached by another port of the same host
+	// (which net/http alone would give the key) or by another host name.
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		t.Run(host, func(t *testing.T) {
+			t.Parallel()
+			other, _ := setup(t)
+			api, c := setup(t)
+			target := strings.Replace(other.URL, "127.0.0.1", host, 1) + "/v2/agents/agt_customer_support/sessions"
+			api.Script(fakeapi.Fault{Kind: fakeapi.KindRaw, Status: http.StatusTemporaryRedirect,
+				Header: http.Header{"Location": {target}}})
+			_, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{})
+			if !errors.Is(err, agents.ErrUnauthorized) {
+				t.Errorf("err = %v, want the other server's 401 (it never saw the key)", err)
+			}
+			reqs := other.Requests()
+			if len(reqs) != 1 {
+				t.Fatalf("other server got %d requests, want 1", len(reqs))
+			}
+			if h := reqs[0].Header.Get("Authorization"); h != "" {
+				t.Errorf("redirect to %s carried Authorization %q", target, h)
+			}
+		})
 	}
 }
