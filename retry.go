@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -174,31 +171,37 @@ func (cl *call) giveUp(resp *http.Response, err error, attempts int) (*http.Resp
 }
 
 // retryable reports whether a transport or body error is worth another
-// attempt: connections refused, reset or dropped, bodies cut off, attempts
-// timed out. It is a list of what is known to pass, so that errors the
-// same request would meet again (a certificate that does not verify, a
-// redirect refused, the SDK's own refusals) are not retried.
+// attempt. A body cut off or an attempt timed out is; the SDK's own
+// verdicts (an error response, a body that is complete but not a page, a
+// refusal to wait) are final; everything else the transport reports is
+// classified by go-retryablehttp's policy, which retries connection and
+// protocol failures (refused, reset, EOF, HTTP/2 stream errors) but not
+// certificates that do not verify, redirect loops, bad schemes or headers.
 func retryable(err error) bool {
 	var (
 		readErr    *readError
 		timeoutErr *attemptTimeoutError
-		dnsErr     *net.DNSError
-		opErr      *net.OpError
+		apiErr     *APIError
+		decErr     *decodeError
+		paceErr    *paceError
 	)
 	switch {
 	case errors.As(err, &readErr), errors.As(err, &timeoutErr):
 		return true
-	case errors.As(err, &dnsErr):
-		return dnsErr.IsTemporary || dnsErr.IsTimeout
-	case errors.As(err, &opErr):
-		return true
+	case errors.As(err, &apiErr), errors.As(err, &decErr), errors.As(err, &paceErr),
+		errors.Is(err, errTooLarge), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
 	}
-	for _, transient := range []error{io.EOF, io.ErrUnexpectedEOF, syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.EPIPE} {
-		if errors.Is(err, transient) {
-			return true
+	// The policy looks one *url.Error deep; the caller's client's error
+	// sits inside the attempts client's. The call's context was checked
+	// by checkRetry already.
+	if outer, ok := err.(*url.Error); ok {
+		if inner, ok := outer.Err.(*url.Error); ok {
+			err = inner
 		}
 	}
-	return false
+	retry, _ := retryablehttp.DefaultRetryPolicy(context.Background(), nil, err)
+	return retry
 }
 
 // tidy unwraps the *url.Error that the attempts client puts around the

@@ -452,3 +452,19 @@ func TestHoldAppliesToQueuedCallers(t *testing.T) {
 		}
 	}
 }
+
+func TestRedirectLoopNotRetried(t *testing.T) {
+	t.Parallel()
+	srv, c := setup(t)
+	self := srv.URL + "/v2/agents/agt_customer_support/sessions"
+	for range 30 {
+		srv.Script(fakeapi.Fault{Kind: fakeapi.KindRaw, Status: http.StatusFound, Header: http.Header{"Location": {self}}})
+	}
+	_, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{})
+	if err == nil || !strings.Contains(err.Error(), "stopped after 10 redirects") || strings.Contains(err.Error(), "attempts") {
+		t.Fatalf("err = %v; want the redirect limit, not retried", err)
+	}
+	if n := len(srv.Requests()); n != 10 {
+		t.Errorf("%d requests; want 10, one chain of redirects and no retry", n)
+	}
+}
