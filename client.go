@@ -46,7 +46,8 @@ type Client struct {
 	log  *slog.Logger
 }
 
-type apiKey struct{ v string }
+// apiKey holds the whole Authorization header value, built once.
+type apiKey struct{ header string }
 
 // String keeps the key out of any accidental print of the holder.
 func (*apiKey) String() string   { return "[redacted]" }
@@ -111,7 +112,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		ua = cfg.userAgent + " " + ua
 	}
 	c := &Client{
-		key:            &apiKey{key},
+		key:            &apiKey{"Bearer " + key},
 		baseURL:        base,
 		userAgent:      ua,
 		maxRetries:     cfg.maxRetries,
@@ -154,11 +155,8 @@ func (c *Client) String() string {
 	return fmt.Sprintf("agents.Client{baseURL: %q, apiKey: [redacted]}", c.baseURL)
 }
 
-// GoString is String, so that %#v does not reach the key either.
-func (c *Client) GoString() string { return c.String() }
-
-// Format prints String for every verb, so that no verb (%d, %x) reaches
-// the fields.
+// Format prints String for every verb, %#v and %d included, so that no
+// verb reaches the fields.
 func (c *Client) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
 
 func parseBaseURL(raw string) (string, error) {

@@ -34,7 +34,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error)
 	if err != nil {
 		return nil, fmt.Errorf("agents: building request: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.key.v)
+	req.Header.Set("Authorization", c.key.header)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 

@@ -3,6 +3,7 @@ package agents_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -300,21 +301,31 @@ func page1(md map[string]string) *agents.SessionPage {
 func TestListSessionsBodyTooLarge(t *testing.T) {
 	t.Parallel()
 	big := `{"sessions":[],"pad":"` + strings.Repeat("x", agents.MaxResponseBytes) + `"}`
-	for _, withLength := range []bool{true, false} {
-		srv, c := setup(t)
-		f := fakeapi.Raw(200, "application/json", big)
-		if !withLength {
-			// Chunked: the client cannot know the size up front.
-			f.Header.Set("Transfer-Encoding", "chunked")
-		}
-		srv.Script(f)
-		_, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{})
-		if err == nil || !strings.Contains(err.Error(), "exceeds the 10 MiB limit") {
-			t.Errorf("Content-Length known=%v: err = %v, want the size limit", withLength, err)
-		}
-		if n := len(srv.Requests()); n != 1 {
-			t.Errorf("oversized body fetched %d times, want 1", n)
-		}
+	tests := []struct {
+		name  string
+		fault fakeapi.Fault
+	}{
+		// Chunked: the client cannot know the size up front and must stop
+		// reading at the cap.
+		{"streamed past the cap", fakeapi.Raw(200, "application/json", big)},
+		// An announced size over the cap is refused before reading: the
+		// body here is short, so reading it would end in a cut-off body
+		// and retries instead.
+		{"announced over the cap", rawFault(200, `{"sessions":[]}`, "Content-Length", fmt.Sprint(2*agents.MaxResponseBytes))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, c := setup(t)
+			srv.Script(tt.fault)
+			_, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{})
+			if err == nil || !strings.Contains(err.Error(), "exceeds the 10 MiB limit") {
+				t.Errorf("err = %v, want the size limit", err)
+			}
+			if n := len(srv.Requests()); n != 1 {
+				t.Errorf("oversized body fetched %d times, want 1", n)
+			}
+		})
 	}
 }
 

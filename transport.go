@@ -26,13 +26,15 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if err != nil {
 		return nil, err
 	}
-	cancel := context.CancelFunc(func() {})
-	if c.attemptTimeout > 0 {
-		var actx context.Context
-		actx, cancel = context.WithTimeout(ctx, c.attemptTimeout)
-		req = req.WithContext(actx)
+	if c.attemptTimeout <= 0 {
+		resp, err := c.hc.Do(req)
+		if err == nil {
+			c.gate.observe(resp, sent)
+		}
+		return resp, err
 	}
-	resp, err := c.hc.Do(req)
+	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
+	resp, err := c.hc.Do(req.WithContext(actx))
 	if err != nil {
 		cancel()
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
