@@ -246,23 +246,25 @@ func TestContextBoundsHungCall(t *testing.T) {
 // named time.
 func TestOne429HoldsTheClient(t *testing.T) {
 	t.Parallel()
-	srv, c := setup(t, agents.WithAdaptivePacing(false))
+	// The Client logs a retry only after it has taken in the 429 and set
+	// the hold; the test waits for that line before starting the other
+	// goroutines. (Waiting for the server to log the request raced: the
+	// 429 could still be on its way back.)
+	retries := make(chan struct{}, 16)
+	srv, c := setup(t, agents.WithAdaptivePacing(false), agents.WithLogger(slog.New(&retrySignal{retries})))
 	srv.Script(fakeapi.Status(429, "1"))
 	if _, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{}); err != nil {
 		t.Fatal(err)
 	}
+	<-retries
 	// The first call waited out its own Retry-After; now make a fresh
 	// 429 and let eight goroutines pile in behind it.
 	srv.Script(fakeapi.Status(429, "1"))
-	first := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		defer close(first)
 		c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{})
 	})
-	for !hasStatus(srv, 3) {
-		time.Sleep(time.Millisecond)
-	}
+	<-retries
 	for range 8 {
 		wg.Go(func() {
 			if _, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{}); err != nil {
@@ -289,7 +291,18 @@ func TestOne429HoldsTheClient(t *testing.T) {
 	}
 }
 
-func hasStatus(srv *fakeapi.Server, n int) bool { return len(srv.Requests()) >= n }
+// retrySignal is a slog.Handler that signals each retry the Client logs.
+type retrySignal struct{ ch chan struct{} }
+
+func (h *retrySignal) Enabled(context.Context, slog.Level) bool { return true }
+func (h *retrySignal) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *retrySignal) WithGroup(string) slog.Handler            { return h }
+func (h *retrySignal) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "agents: retrying request" {
+		h.ch <- struct{}{}
+	}
+	return nil
+}
 
 func TestHoldRefusedPastDeadline(t *testing.T) {
 	t.Parallel()
@@ -433,7 +446,9 @@ func TestAdaptiveGoodput(t *testing.T) {
 // when their slot comes.
 func TestHoldAppliesToQueuedCallers(t *testing.T) {
 	t.Parallel()
-	srv, c := setup(t, agents.WithRateLimit(20, 1), agents.WithAdaptivePacing(false))
+	// 10/s: the second caller's slot comes 100ms after the first, ample
+	// time for the 429 to come back and set the hold, even under -race.
+	srv, c := setup(t, agents.WithRateLimit(10, 1), agents.WithAdaptivePacing(false))
 	srv.Script(fakeapi.Status(429, "1"))
 	var wg sync.WaitGroup
 	for range 6 {
