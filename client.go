@@ -42,8 +42,8 @@ type Client struct {
 
 	prefetch bool
 
-	gate *gate
-	log  *slog.Logger
+	pacer *pacer
+	log   *slog.Logger
 }
 
 // apiKey holds the whole Authorization header value, built once.
@@ -137,13 +137,11 @@ func NewClient(opts ...Option) (*Client, error) {
 	if cfg.adaptive != nil {
 		adaptive = *cfg.adaptive
 	}
-	c.gate = &gate{maxWait: cfg.maxRetryWait}
+	var fixed *rate.Limiter
 	if cfg.limitSet {
-		c.gate.fixed = rate.NewLimiter(cfg.limit, cfg.burst)
+		fixed = rate.NewLimiter(cfg.limit, cfg.burst)
 	}
-	if adaptive {
-		c.gate.adaptive = newAdaptive()
-	}
+	c.pacer = newPacer(cfg.maxRetryWait, fixed, adaptive)
 	return c, nil
 }
 

@@ -3,6 +3,7 @@ package agents
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -94,8 +95,39 @@ func FuzzParseRetryAfter(f *testing.F) {
 		if d < 0 || !ok && d != 0 {
 			t.Fatalf("parseRetryAfter(%q) = %v, %v", s, d, ok)
 		}
-		if trimmed := strings.TrimSpace(s); isDigits(trimmed) && len(trimmed) < 10 && !ok {
+		if trimmed := strings.TrimSpace(s); isDecimal(trimmed) && len(trimmed) < 10 && !ok {
 			t.Fatalf("delta-seconds %q did not parse", s)
+		}
+	})
+}
+
+// FuzzParseQuota: whatever rate-limit headers a server or proxy sends,
+// parsing never panics and yields no negative limit, window or reset.
+func FuzzParseQuota(f *testing.F) {
+	f.Add("50", "0", "1764417600", "", "", "", "")
+	f.Add("100, 100;w=60", "99", "30", "", "", "", "Sat, 28 Nov 2026 12:00:00 GMT")
+	f.Add("", "", "Sat, 28 Nov 2026 12:00:01 UTC", "", "", "1500", "")
+	f.Add("", "", "", `"default";r=3;t=1`, `"default";q=50;w=1, "day";q=1000;w=86400`, "", "")
+	f.Add("", "", "", "limit=50, remaining=-3, reset=9999999999999", "50;w=0", "-1", "garbage")
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, limit, remaining, reset, ietf, policy, ms, date string) {
+		h := http.Header{}
+		for k, v := range map[string]string{"X-Ratelimit-Limit": limit, "X-Ratelimit-Remaining": remaining,
+			"X-Ratelimit-Reset": reset, "Ratelimit": ietf, "Ratelimit-Policy": policy, "Retry-After-Ms": ms,
+			"Retry-After": reset, "Date": date} {
+			if v != "" {
+				h.Set(k, v)
+			}
+		}
+		if d, ok := retryAfter(h, now); d < 0 || !ok && d != 0 {
+			t.Fatalf("retryAfter(%v) = %v, %v", h, d, ok)
+		}
+		q, ok := parseQuota(h, now)
+		if q.limit < 0 || q.remaining < -1 || q.window < 0 || q.reset < 0 {
+			t.Fatalf("parseQuota(%v) = %+v", h, q)
+		}
+		if ok != (q.limit > 0 || q.remaining >= 0) {
+			t.Fatalf("parseQuota(%v) = %+v, %v", h, q, ok)
 		}
 	})
 }

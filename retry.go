@@ -110,7 +110,7 @@ func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
 	cl.status, cl.reqID = 0, ""
 	if resp != nil {
 		cl.status, cl.reqID = resp.StatusCode, clean(resp.Header.Get("X-Request-Id"), 200)
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if d, ok := retryAfter(resp.Header, time.Now()); ok {
 			wait = d
 		}
 	}

@@ -22,19 +22,18 @@ type attemptTransport Client
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := (*Client)(t)
 	ctx := req.Context()
-	sent, err := c.gate.wait(ctx)
+	tk, err := c.pacer.wait(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if c.attemptTimeout <= 0 {
 		resp, err := c.hc.Do(req)
-		if err == nil {
-			c.gate.observe(resp, sent)
-		}
+		c.pacer.done(tk, resp)
 		return resp, err
 	}
 	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
 	resp, err := c.hc.Do(req.WithContext(actx))
+	c.pacer.done(tk, resp)
 	if err != nil {
 		cancel()
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
@@ -42,7 +41,6 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 		return nil, err
 	}
-	c.gate.observe(resp, sent)
 	// The attempt's deadline must also cover reading the body, so it is
 	// released only when the body is closed.
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel, ctx: ctx, timeout: c.attemptTimeout}

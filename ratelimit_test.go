@@ -25,7 +25,12 @@ func TestParseRetryAfter(t *testing.T) {
 		{"9223372036854775807", time.Duration(math.MaxInt64), true},  // overflows Duration
 		{"", 0, false},
 		{"-5", 0, false},
-		{"1.5", 0, false},
+		{"1.5", 1500 * time.Millisecond, true}, // lenient
+		{"Sat, 28 Nov 2026 12:00:30 UTC", 30 * time.Second, true}, // sethvargo/go-limiter
+		{"Sat, 28 Nov 2026 12:00:30 +0000", 30 * time.Second, true},
+		{"2026-11-28T12:00:30Z", 30 * time.Second, true},
+		{"NaN", 0, false},
+		{"1e3", 0, false},
 		{"soon", 0, false},
 		{"+3", 0, false},
 		{"Sat, 28 Nov 2026 12:00:30", 0, false}, // no zone

@@ -1,0 +1,410 @@
+package agents
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// pacer is what every attempt on a Client passes before it is sent: the
+// fixed rate of WithRateLimit, the Client-wide hold after a 429 with
+// Retry-After, and the controller's pace (a rate, a cap on requests in
+// flight, the quota's guard). It is shared by all goroutines using the
+// Client; the decisions are the controller's (control.go), and this type
+// only carries them out with real time, timers and a queue.
+//
+// Callers queue for the head position and only the head waits for a
+// slot, re-reading the pace whenever something changes: a slot reserved
+// at an old rate would otherwise stand long after the rate had doubled.
+type pacer struct {
+	maxWait  time.Duration
+	fixed    *rate.Limiter // WithRateLimit; nil when not set
+	adaptive bool
+
+	inflight atomic.Int64
+	queued   atomic.Int64 // callers in waitTurn
+	seq      atomic.Uint64
+	// free is set while nothing can delay a request (no hold, no pace,
+	// no fixed limit), so that a Client with no limit in sight pays two
+	// atomic adds per attempt and takes no lock before sending.
+	free atomic.Bool
+
+	head chan struct{} // held by the one caller that waits for a slot
+
+	mu       sync.Mutex
+	ctl      *controller
+	lim      *rate.Limiter // the controller's rate, with a burst of one
+	hold     hold
+	wake     chan struct{} // closed on news while the head sleeps
+	counters PacingStats   // the running totals of PacingStats
+}
+
+// hold is the Client-wide pause after a 429 with Retry-After. The calls
+// it held back are let go spread over a tenth of it (at most maxStagger)
+// after its end, not all in the same millisecond.
+type hold struct {
+	until time.Time
+	from  time.Time
+	by    *APIError // the 429 that set it
+	next  time.Time // while spreading: the next release
+}
+
+// spread is how long after the hold its waiters are let go over.
+func (h hold) spread() time.Duration { return min(h.until.Sub(h.from)/10, maxStagger) }
+
+// maxHold bounds a Client-wide hold, so that one absurd Retry-After cannot
+// disable a Client: after it, one request finds out whether the server
+// still refuses.
+const maxHold = time.Minute
+
+// maxStagger bounds how far past the end of a hold a waiter may be spread,
+// so that a Client's goroutines do not all resume in the same millisecond.
+const maxStagger = 250 * time.Millisecond
+
+func newPacer(maxWait time.Duration, fixed *rate.Limiter, adaptive bool) *pacer {
+	p := &pacer{
+		maxWait:  maxWait,
+		fixed:    fixed,
+		adaptive: adaptive,
+		head:     make(chan struct{}, 1),
+		ctl:      newController(),
+		lim:      rate.NewLimiter(rate.Inf, 1),
+	}
+	p.counters.ServerRemaining = -1
+	p.free.Store(fixed == nil)
+	return p
+}
+
+// ticket is one request let through.
+type ticket struct {
+	seq      uint64
+	sent     time.Time
+	inflight int // others in flight when it left
+}
+
+// wait returns when a request may be sent.
+func (p *pacer) wait(ctx context.Context) (ticket, error) {
+	if p.free.Load() {
+		return p.let(time.Now()), nil
+	}
+	if p.fixed != nil {
+		if err := p.waitFixed(ctx); err != nil {
+			return ticket{}, err
+		}
+	}
+	return p.waitTurn(ctx)
+}
+
+func (p *pacer) let(now time.Time) ticket {
+	return ticket{
+		seq:      p.seq.Add(1),
+		sent:     now,
+		inflight: int(p.inflight.Add(1) - 1),
+	}
+}
+
+// waitFixed waits for WithRateLimit's slot, or refuses at once one that
+// would end past the deadline or take longer than WithMaxRetryWait.
+func (p *pacer) waitFixed(ctx context.Context) error {
+	now := time.Now()
+	r := p.fixed.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	if d == 0 {
+		return nil
+	}
+	if err := p.refusePace(ctx, d, "WithRateLimit"); err != nil {
+		r.CancelAt(now)
+		return err
+	}
+	if err := sleep(ctx, d); err != nil {
+		r.Cancel()
+		return err
+	}
+	return nil
+}
+
+// waitTurn queues for the head position, then waits out the hold and the
+// controller's pace. Before queueing, a wait that is certain to pass the
+// deadline (what is left of a hold, the head's next slot) is refused at
+// once; a wait that only might is not, since the pace may rise meanwhile.
+func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
+	p.mu.Lock()
+	at, held, _ := p.next(time.Now())
+	p.mu.Unlock()
+	if err := p.refuse(ctx, at, held); err != nil {
+		return ticket{}, err
+	}
+	select {
+	case p.head <- struct{}{}:
+	case <-ctx.Done():
+		return ticket{}, ctxError(ctx)
+	}
+	p.queued.Add(1)
+	defer func() { <-p.head; p.queued.Add(-1) }()
+	for {
+		now := time.Now()
+		p.mu.Lock()
+		at, held, full := p.next(now)
+		if !full && !at.After(now) {
+			p.lim.ReserveN(now, 1)
+			if h := &p.hold; now.Before(h.until.Add(h.spread())) {
+				// Spread the rest of the queue over what is left of the
+				// spread, each at a random point of its share.
+				n := max(p.queued.Load()-1, 1)
+				gap := h.until.Add(h.spread()).Sub(now) / time.Duration(n)
+				h.next = now.Add(gap/2 + rand.N(gap/2+1))
+			}
+			t := p.let(now)
+			p.ctl.sent(now, t.seq)
+			p.free.Store(p.idle(now))
+			p.mu.Unlock()
+			return t, nil
+		}
+		if !full {
+			if err := p.refuse(ctx, at, held); err != nil {
+				p.mu.Unlock()
+				return ticket{}, err
+			}
+		}
+		if !held {
+			p.ctl.demand(now, full)
+		}
+		wake := make(chan struct{})
+		p.wake = wake
+		p.mu.Unlock()
+
+		// Wake for the slot, or sooner if the pace may grow meanwhile.
+		if g := p.ctl.growthAt(now); !held && g.After(now) && (full || g.Before(at)) {
+			at, full = g, false
+		}
+		var timer *time.Timer
+		var fired <-chan time.Time
+		if !full {
+			timer = time.NewTimer(at.Sub(now))
+			fired = timer.C
+		}
+		select {
+		case <-fired:
+		case <-wake:
+		case <-ctx.Done():
+			err = ctxError(ctx)
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if err != nil {
+			return ticket{}, err
+		}
+	}
+}
+
+// next is the earliest time the head may send, whether that is the hold,
+// and whether the cap on requests in flight is reached (then only an
+// answer can free a place).
+func (p *pacer) next(now time.Time) (at time.Time, held, full bool) {
+	if h := p.hold; now.Before(h.until.Add(h.spread())) {
+		if at = later(h.until, h.next); at.After(now) {
+			return at, true, false
+		}
+	}
+	if !p.adaptive {
+		return now, false, false
+	}
+	pc := p.ctl.pace(now)
+	if pc.n > 0 && int(p.inflight.Load()) >= pc.n {
+		return time.Time{}, false, true
+	}
+	at = later(now, pc.notBefore)
+	if r := rate.Limit(pc.r); pc.r == 0 {
+		if p.lim.Limit() != rate.Inf {
+			p.lim.SetLimitAt(now, rate.Inf)
+		}
+	} else {
+		if p.lim.Limit() != r {
+			p.lim.SetLimitAt(now, r)
+		}
+		if tok := p.lim.TokensAt(at); tok < 1 {
+			at = at.Add(time.Duration((1 - tok) / pc.r * float64(time.Second)))
+		}
+	}
+	return at, false, false
+}
+
+// idle reports whether nothing would delay a request now.
+func (p *pacer) idle(now time.Time) bool {
+	if p.fixed != nil || p.hold.until.After(now) {
+		return false
+	}
+	if !p.adaptive {
+		return true
+	}
+	pc := p.ctl.pace(now)
+	return pc.r == 0 && pc.n == 0 && !pc.notBefore.After(now) && !p.ctl.quota.active(now)
+}
+
+// refuse returns an error when waiting until at is longer than the Client
+// allows or would pass the context's deadline: for a hold, the 429 that
+// set it, with RetryAfter set to what is left of it.
+func (p *pacer) refuse(ctx context.Context, at time.Time, held bool) error {
+	d := time.Until(at)
+	if d <= 0 {
+		return nil
+	}
+	if !held {
+		return p.refusePace(ctx, d, "adaptive pacing")
+	}
+	if d <= p.maxWait && !pastDeadline(ctx, d) {
+		return nil
+	}
+	e := *p.hold.by
+	e.RetryAfter = d
+	return &e
+}
+
+func (p *pacer) refusePace(ctx context.Context, d time.Duration, what string) error {
+	switch {
+	case d > p.maxWait:
+		return &paceError{what: what, wait: d, limit: p.maxWait}
+	case pastDeadline(ctx, d):
+		return &paceError{what: what, wait: d, deadline: true}
+	}
+	return nil
+}
+
+// done records the answer to a request let through with t: resp is nil
+// when the attempt failed in transport.
+func (p *pacer) done(t ticket, resp *http.Response) {
+	p.inflight.Add(-1)
+	now := time.Now()
+	a := answer{seq: t.seq, sent: t.sent, recv: now, inflight: t.inflight}
+	if resp != nil {
+		a.status = resp.StatusCode
+		if p.adaptive && hasQuotaHeaders(resp.Header) {
+			a.quota, a.hasQuota = parseQuota(resp.Header, now)
+		}
+	}
+	var quiet time.Time
+	if a.status == http.StatusTooManyRequests {
+		if d, ok := retryAfter(resp.Header, now); ok {
+			a.retryAfter = d
+			quiet = now.Add(min(d, maxHold))
+		}
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.counters.Requests++
+	if a.status == http.StatusTooManyRequests {
+		p.counters.Throttled++
+		if quiet.After(now) && quiet.After(p.hold.until) {
+			if !p.hold.until.After(now) {
+				p.counters.Holds++
+			}
+			// The hold is set before pacing hears of the 429, so that
+			// requests let through meanwhile are sent after the hold.
+			p.hold = hold{until: quiet, from: now, by: &APIError{
+				StatusCode: http.StatusTooManyRequests,
+				Code:       codeRateLimited,
+				Message:    "the client is holding back until the server's Retry-After has passed",
+				RequestID:  clean(resp.Header.Get("X-Request-Id"), 200),
+			}}
+			p.free.Store(false)
+		}
+	}
+	if resp != nil && p.adaptive {
+		p.ctl.answered(a, quiet)
+		if a.hasQuota {
+			p.counters.ServerLimit = p.ctl.quota.limit
+			p.counters.ServerWindow = p.ctl.quota.window
+			p.counters.ServerRemaining = p.ctl.quota.remaining
+		}
+		if p.free.Load() && !p.idle(now) {
+			p.free.Store(false)
+		}
+	}
+	if p.wake != nil {
+		close(p.wake)
+		p.wake = nil
+	}
+}
+
+// stats returns what the pacer believes and has done.
+func (p *pacer) stats() PacingStats {
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.counters
+	s.InFlight = int(p.inflight.Load())
+	if p.hold.until.After(now) {
+		s.HoldUntil = p.hold.until
+	}
+	switch {
+	case p.fixed != nil && !p.adaptive:
+		s.Mode, s.Rate = "fixed", float64(p.fixed.Limit())
+	case !p.adaptive:
+		s.Mode = "off"
+	case p.ctl.quota.active(now):
+		s.Mode = "headers"
+	case p.ctl.rate.known || p.ctl.conc.cap > 0:
+		s.Mode = "learned"
+	default:
+		s.Mode = "unpaced"
+	}
+	if p.adaptive {
+		pc := p.ctl.pace(now)
+		s.Rate, s.Concurrency = pc.r, pc.n
+	}
+	return s
+}
+
+func pastDeadline(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return ok && time.Now().Add(d).After(deadline)
+}
+
+// sleep waits for d or until ctx is done, whichever comes first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctxError(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
+func ctxError(ctx context.Context) error {
+	return fmt.Errorf("agents: %w", context.Cause(ctx))
+}
+
+// paceError is a wait for pacing that the Client would not start: longer
+// than WithMaxRetryWait, or ending after the context's deadline. It
+// matches context.DeadlineExceeded in the second case, and
+// ErrRateLimitExceeded in both: the Client's own limit was reached.
+type paceError struct {
+	what     string
+	wait     time.Duration
+	limit    time.Duration
+	deadline bool
+}
+
+func (e *paceError) Error() string {
+	if e.deadline {
+		return fmt.Sprintf("agents: client-side rate limit (%s): the next slot is %v away, past the context's deadline", e.what, e.wait.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("agents: client-side rate limit (%s): the next slot is %v away, longer than WithMaxRetryWait (%v)", e.what, e.wait.Round(time.Millisecond), e.limit)
+}
+
+func (e *paceError) Unwrap() []error {
+	if e.deadline {
+		return []error{ErrRateLimitExceeded, context.DeadlineExceeded}
+	}
+	return []error{ErrRateLimitExceeded}
+}

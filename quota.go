@@ -1,0 +1,185 @@
+package agents
+
+import (
+	"math"
+	"time"
+)
+
+// quotaControl paces by what the server's rate-limit headers say. They
+// are hints, not orders: the server's clock may be skewed, its resets are
+// often rounded down to whole seconds, answers arrive out of order, and
+// other processes may be spending the same key's quota.
+//
+//   - The steady rate is the limit over the window, less a little
+//     headroom: that fits fixed windows, sliding windows (whose Remaining
+//     hovers near zero and never jumps back) and token buckets alike.
+//     Within a fixed window, what remains may be spread over what is left
+//     of it when that is faster: early in a long window, a Client need
+//     not crawl at limit/window with most of its quota unused.
+//   - Remaining is a guard. Only an answer to a request sent later than
+//     the one that last set it updates it, and requests sent since are
+//     counted against it. When nothing remains, a fixed window's Client
+//     sends nothing until the reset; a sliding window's waits one slot.
+//   - Fleets: when the window runs dry though this Client sent well under
+//     the limit in it, others share the key, and this Client's share is
+//     cut multiplicatively (at most once a window); while it does not run
+//     dry, the share grows back additively. Every Client of a fleet sees
+//     the same Remaining, so they cut together and converge on fair
+//     shares, as TCP flows do.
+type quotaControl struct {
+	on       bool
+	lastSeen time.Time
+
+	limit     int
+	window    time.Duration
+	policy    bool // the window came from RateLimit-Policy, not a guess
+	remaining int
+	remSeq    uint64    // the request whose answer set remaining
+	resetAt   time.Time // when the current window resets, as best known
+	lastReset int64     // last absolute reset sent, to see windows change
+	fixed     bool      // Remaining has been seen to jump back: a fixed window
+
+	seq      uint64 // requests let through
+	sends    [1024]time.Time
+	block    time.Time // nothing before this: the window is spent
+	blockKey [2]uint64 // the (remSeq, seq) block was computed for
+
+	share   float64
+	cutAt   time.Time
+	growAt  time.Time
+	dryOnce bool // the current window has run dry already
+}
+
+const (
+	quotaHeadroom = 0.98
+	quotaCut      = 0.8  // share kept when the fleet overdraws
+	quotaGrow     = 0.05 // share regained each window without
+	// A quota not confirmed by an answer for this many windows (and at
+	// least quotaForget) is forgotten: the server stopped sending it.
+	quotaForget = 30 * time.Second
+)
+
+func (qc *quotaControl) active(now time.Time) bool {
+	return qc.on && now.Sub(qc.lastSeen) < max(quotaForget, 10*qc.window)
+}
+
+func (qc *quotaControl) sentAt(now time.Time, seq uint64) {
+	qc.seq = seq
+	qc.sends[seq%uint64(len(qc.sends))] = now
+}
+
+// ownSince counts this Client's requests let through since t.
+func (qc *quotaControl) ownSince(t time.Time) int {
+	n := 0
+	for _, s := range qc.sends {
+		if !s.IsZero() && !s.Before(t) {
+			n++
+		}
+	}
+	return n
+}
+
+func (qc *quotaControl) observe(a answer) {
+	q := a.quota
+	qc.on, qc.lastSeen = true, a.recv
+	if qc.share == 0 {
+		qc.share = 1
+	}
+	if q.limit > 0 {
+		qc.limit = q.limit
+	}
+	switch {
+	case q.window > 0:
+		qc.window, qc.policy = q.window, true
+	case qc.policy:
+	case q.coarse && qc.lastReset != 0 && q.resetAt > qc.lastReset && q.resetAt-qc.lastReset <= 3600:
+		// A window's length is how far its reset moves when it resets.
+		qc.window = time.Duration(q.resetAt-qc.lastReset) * time.Second
+	case q.resetSet:
+		// Until then, the reset is at most a window away.
+		w := time.Duration(math.Ceil(q.reset.Seconds())) * time.Second
+		qc.window = max(qc.window, w, time.Second)
+	}
+	if qc.window == 0 {
+		qc.window = time.Second
+	}
+	newWindow := q.coarse && q.resetAt > qc.lastReset && qc.lastReset != 0
+	if q.coarse && q.resetAt > qc.lastReset {
+		qc.lastReset = q.resetAt
+	}
+	if a.seq < qc.remSeq || q.remaining < 0 {
+		return // older news than what is known
+	}
+	if q.remaining > qc.remaining+qc.limit/2 || newWindow && q.remaining > qc.remaining {
+		qc.fixed = true
+	}
+	if q.remaining > qc.remaining || newWindow {
+		qc.dryOnce = false
+	}
+	qc.remaining, qc.remSeq = q.remaining, a.seq
+	if q.resetSet {
+		qc.resetAt = a.recv.Add(q.reset)
+	}
+	qc.adjust(a)
+}
+
+// adjust moves this Client's share of the quota: cut when the window ran
+// dry while others were spending it, grown back otherwise.
+func (qc *quotaControl) adjust(a answer) {
+	now := a.recv
+	dry := qc.remaining == 0 || a.status == 429
+	if dry && !qc.dryOnce {
+		qc.dryOnce = true
+		own := qc.ownSince(now.Add(-qc.window))
+		if float64(own) < 0.9*float64(qc.limit) && now.Sub(qc.cutAt) >= qc.window {
+			qc.share = max(qc.share*quotaCut, 0.01)
+			qc.cutAt, qc.growAt = now, now
+		}
+		return
+	}
+	if !dry && now.Sub(qc.growAt) >= qc.window {
+		qc.share = min(qc.share+quotaGrow, 1)
+		qc.growAt = now
+	}
+}
+
+// rate is the pace the quota allows now, in requests a second.
+func (qc *quotaControl) rate(now time.Time) float64 {
+	if qc.limit <= 0 {
+		return 0 // Remaining alone: the guard, no pace
+	}
+	r := float64(qc.limit) / qc.window.Seconds()
+	if qc.fixed && qc.resetAt.After(now) {
+		// Spread what remains over what is left of the window, when that
+		// is faster; the guard keeps it honest.
+		left := qc.remaining - int(qc.seq-qc.remSeq)
+		if left > 0 {
+			r = max(r, float64(left)/qc.resetAt.Sub(now).Seconds())
+		}
+	}
+	return r * qc.share * quotaHeadroom
+}
+
+// blockedUntil is when the guard lets the next request go: now, unless
+// the requests let through since the last answer have spent what it said
+// remained. Then a fixed window's Client waits for the reset, and a
+// sliding window's (or one whose reset has passed without news) one slot,
+// after which one request goes to fetch fresh news.
+func (qc *quotaControl) blockedUntil(now time.Time) time.Time {
+	left := qc.remaining - int(qc.seq-qc.remSeq)
+	if qc.remSeq == 0 || left > 0 {
+		return time.Time{}
+	}
+	if qc.blockKey != [2]uint64{qc.remSeq, qc.seq} {
+		qc.blockKey = [2]uint64{qc.remSeq, qc.seq}
+		switch {
+		case qc.fixed && qc.resetAt.After(now):
+			qc.block = qc.resetAt
+		case qc.limit > 0:
+			qc.block = now.Add(time.Duration(float64(qc.window) / float64(qc.limit)))
+		default:
+			qc.block = now.Add(qc.window)
+		}
+	}
+	return qc.block
+}
