@@ -25,6 +25,7 @@ func (c cell) String() string {
 // result is what one run of a cell counted.
 type result struct {
 	ok, errs, cut int64   // calls that got the page, that failed, that the stop cut off
+	sent200       int64   // pages the server sent
 	sent429       int64   // 429s the server sent
 	perClient     []int64 // successful calls per client, for Jain's index
 	elapsed       time.Duration
@@ -55,7 +56,9 @@ func (c cell) run() (result, error) {
 	if err != nil {
 		return res, fmt.Errorf("bench: starting the %s server: %w", c.shape.name, err)
 	}
-	defer srv.Close()
+	var closeOnce sync.Once
+	closeServer := func() { closeOnce.Do(srv.Close) }
+	defer closeServer()
 
 	calls := make([]func(context.Context) error, c.clients)
 	for i := range calls {
@@ -113,8 +116,10 @@ func (c cell) run() (result, error) {
 	case <-time.After(stopGrace):
 		return res, fmt.Errorf("bench: %s: workers still busy %v after the stop", c, stopGrace)
 	}
+	// Close waits for the server's handlers, so its counts are final.
+	closeServer()
 	res.ok, res.errs, res.cut = ok.Load(), errs.Load(), cut.Load()
-	res.sent429 = srv.sent429.Load()
+	res.sent200, res.sent429 = srv.sent200.Load(), srv.sent429.Load()
 	for i := range perClient {
 		res.perClient[i] = perClient[i].Load()
 	}
