@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/agentsapi/agents-go"
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// An impl is one way of calling the endpoint. newCaller builds what one
+// client (one process) holds; the returned func makes one call and
+// reports whether it got the page. release frees the client's idle
+// connections once the cell is over.
+type impl struct {
+	name      string
+	newCaller func(baseURL string) (call func(context.Context) error, release func(), err error)
+}
+
+const (
+	implSDK        = "sdk"
+	implRetryable  = "retryablehttp"
+	implHand       = "hand"
+	implSDKSharedT = "sdk-tuned-transport"
+)
+
+var impls = map[string]impl{
+	implSDK:        {implSDK, newSDKCaller},
+	implRetryable:  {implRetryable, newRetryableCaller},
+	implHand:       {implHand, newHandCaller},
+	implSDKSharedT: {implSDKSharedT, newSDKTunedCaller},
+}
+
+// newSDKCaller is the SDK exactly as a user gets it: the default Client,
+// its own transport, default retries and adaptive pacing.
+func newSDKCaller(baseURL string) (func(context.Context) error, func(), error) {
+	c, err := agents.NewClient(agents.WithBaseURL(baseURL), agents.WithAPIKey(apiKey))
+	if err != nil {
+		return nil, nil, err
+	}
+	call := func(ctx context.Context) error {
+		p, err := c.ListSessions(ctx, agentKey, agents.ListSessionsParams{})
+		if err != nil {
+			return err
+		}
+		return checkPage(p.Sessions)
+	}
+	return call, func() {}, nil
+}
+
+// newSDKTunedCaller is the default Client given the hand-written
+// client's transport settings, to tell the SDK's own cost apart from
+// its default transport's small idle pool in the unlimited cell.
+func newSDKTunedCaller(baseURL string) (func(context.Context) error, func(), error) {
+	hc := &http.Client{Transport: tunedTransport()}
+	c, err := agents.NewClient(agents.WithBaseURL(baseURL), agents.WithAPIKey(apiKey), agents.WithHTTPClient(hc))
+	if err != nil {
+		return nil, nil, err
+	}
+	call := func(ctx context.Context) error {
+		p, err := c.ListSessions(ctx, agentKey, agents.ListSessionsParams{})
+		if err != nil {
+			return err
+		}
+		return checkPage(p.Sessions)
+	}
+	return call, hc.CloseIdleConnections, nil
+}
+
+// newRetryableCaller is "plain go-retryablehttp (10 s)" of issue 10: its
+// defaults (4 retries, 1 s minimum wait, Retry-After in seconds or an
+// RFC 1123 date honoured) with the longest wait raised to 10 s.
+func newRetryableCaller(baseURL string) (func(context.Context) error, func(), error) {
+	rc := retryablehttp.NewClient()
+	rc.Logger = nil
+	rc.RetryWaitMax = 10 * time.Second
+	url := baseURL + sessionsPath
+	call := func(ctx context.Context) error {
+		req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		req.Header.Set("Accept", "application/json")
+		resp, err := rc.Do(req)
+		if err != nil {
+			return err
+		}
+		return decodePage(resp)
+	}
+	return call, rc.HTTPClient.CloseIdleConnections, nil
+}
+
+// tunedTransport is the hand-written client's transport: its own pool,
+// big enough that 64 goroutines never close connections.
+func tunedTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 64
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
+// newHandCaller is the baseline of the unlimited cell: what a user would
+// write with net/http and encoding/json alone, no retries.
+func newHandCaller(baseURL string) (func(context.Context) error, func(), error) {
+	hc := &http.Client{Transport: tunedTransport()}
+	url := baseURL + sessionsPath
+	call := func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		req.Header.Set("Accept", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		return decodePage(resp)
+	}
+	return call, hc.CloseIdleConnections, nil
+}
+
+type wirePage struct {
+	Sessions []struct {
+		ID        string            `json:"id"`
+		AgentKey  string            `json:"agent_key"`
+		Metadata  map[string]string `json:"metadata"`
+		Enabled   bool              `json:"enabled"`
+		CreatedAt time.Time         `json:"created_at"`
+	} `json:"sessions"`
+	Metadata struct {
+		PageKey    string `json:"page_key"`
+		TotalCount int    `json:"total_count"`
+	} `json:"metadata"`
+}
+
+func decodePage(resp *http.Response) error {
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return fmt.Errorf("bench: HTTP %d", resp.StatusCode)
+	}
+	var p wirePage
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+		return fmt.Errorf("bench: decoding the page: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body) // let the connection be reused
+	if len(p.Sessions) != 1 {
+		return fmt.Errorf("bench: page has %d sessions, want 1", len(p.Sessions))
+	}
+	return nil
+}
+
+func checkPage(s []agents.Session) error {
+	if len(s) != 1 {
+		return fmt.Errorf("bench: page has %d sessions, want 1", len(s))
+	}
+	return nil
+}
