@@ -28,6 +28,7 @@ type config struct {
 	adaptive        *bool
 	logger          *slog.Logger
 	prefetch        bool
+	walkBudget      time.Duration
 }
 
 // Defaults, documented on the options that change them.
@@ -37,10 +38,13 @@ const (
 	defaultBackoffMax     = 10 * time.Second
 	defaultMaxRetryWait   = time.Minute
 	defaultAttemptTimeout = 30 * time.Second
+	defaultWalkBudget     = 30 * time.Second
 )
 
 // WithAPIKey sets the API key sent as "Authorization: Bearer <key>". The
-// default is the AGENTS_API_KEY environment variable. The key never appears
+// default is the AGENTS_API_KEY environment variable. White space around
+// the key, such as the newline that ends a key file, is trimmed; white
+// space or control characters inside it are refused. The key never appears
 // in an error, a log line or fmt output of anything the package returns.
 func WithAPIKey(key string) Option {
 	return func(c *config) { c.apiKey = &key }
@@ -132,4 +136,20 @@ func WithUserAgent(ua string) Option {
 // default.
 func WithPrefetch(on bool) Option {
 	return func(c *config) { c.prefetch = on }
+}
+
+// WithWalkRetryBudget sets how long [Client.SessionPages] and
+// [Client.AllSessions] keep retrying a page after its call has failed
+// transiently (a 429 or 5xx it gave up on, a refused or dropped
+// connection, a timed-out attempt), counted from the first of a run of
+// consecutive failures. A walk knows exactly where it stands, so it can
+// ride out an outage longer than one call's retries cover, without
+// reading or yielding anything twice. Each wait between tries is a
+// jittered backoff within the [WithRetryBackoff] bounds, or the
+// server's Retry-After; like every wait it is bounded by
+// [WithMaxRetryWait] and never ends past the context's deadline. Once
+// the budget is spent the walk ends with its [*PageError] as it would
+// have at the first failure. The default is 30 seconds; 0 turns it off.
+func WithWalkRetryBudget(d time.Duration) Option {
+	return func(c *config) { c.walkBudget = d }
 }

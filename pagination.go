@@ -47,15 +47,18 @@ func (e *PageError) Unwrap() error { return e.Err }
 // the next page is fetched while the loop body runs.
 func (c *Client) SessionPages(ctx context.Context, agentKey string, params ListSessionsParams) iter.Seq2[*SessionPage, error] {
 	return func(yield func(*SessionPage, error) bool) {
-		if err := validate(agentKey, params); err != nil {
+		// The sequence may be ranged more than once, even at once: each
+		// run works on its own copy of params.
+		p := params
+		if err := validate(agentKey, p); err != nil {
 			yield(nil, err)
 			return
 		}
-		if params.Limit == 0 {
-			params.Limit = maxLimit
+		if p.Limit == 0 {
+			p.Limit = maxLimit
 		}
-		w := &walk{c: c, agentKey: agentKey, params: params, seen: newKeySet()}
-		w.seen.add(params.PageKey)
+		w := &walk{c: c, agentKey: agentKey, params: p, seen: newKeySet()}
+		w.seen.add(p.PageKey)
 		if c.prefetch {
 			w.prefetched(ctx, yield)
 		} else {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,7 +35,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error)
 	if err != nil {
 		return nil, fmt.Errorf("agents: building request: %w", err)
 	}
-	req.Header.Set("Authorization", c.key.header)
+	req.Header.Set("Authorization", c.auth())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 
@@ -71,7 +72,8 @@ func (cl *call) handle(resp *http.Response) error {
 		return apiErrorFrom(resp, time.Now())
 	}
 	defer resp.Body.Close()
-	page, err := readPage(resp.Body, resp.ContentLength)
+	framed := resp.ContentLength >= 0 || resp.ProtoMajor >= 2 || slices.Contains(resp.TransferEncoding, "chunked")
+	page, err := readPage(resp.Body, resp.ContentLength, framed)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
 )
 
 // attemptTransport is the RoundTripper go-retryablehttp's client sends
@@ -78,6 +80,18 @@ func (b *cancelOnClose) Close() error {
 	return err
 }
 
+// ownTransport returns a transport of the SDK's own, so that settings
+// another package makes on http.DefaultTransport later do not change how
+// the SDK connects: a clone of it when it is an *http.Transport, else
+// (httpmock, APM agents and the like replace it with a wrapper) a fresh
+// pooled transport with net/http's defaults.
+func ownTransport() http.RoundTripper {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return t.Clone()
+	}
+	return cleanhttp.DefaultPooledTransport()
+}
+
 // withRedirectRule returns a shallow copy of hc (or a fresh pooled client)
 // whose redirects never carry the Authorization header to another scheme,
 // host or port. net/http itself only drops it for another host name, so a
@@ -88,9 +102,7 @@ func withRedirectRule(hc *http.Client) *http.Client {
 	if hc != nil {
 		out = *hc
 	} else {
-		// A transport of its own: settings another package makes on
-		// http.DefaultTransport must not change how the SDK connects.
-		out = http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		out = http.Client{Transport: ownTransport()}
 	}
 	next := out.CheckRedirect
 	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
