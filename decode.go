@@ -33,6 +33,10 @@ const maxPooledBuffer = 1 << 20
 type readError struct{ err error }
 
 func (e *readError) Error() string {
+	var timeout *attemptTimeoutError
+	if errors.As(e.err, &timeout) {
+		return timeout.Error() + " while reading the response body"
+	}
 	return "agents: reading response body: " + e.err.Error()
 }
 func (e *readError) Unwrap() error { return e.err }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -206,21 +205,20 @@ func retryable(err error) bool {
 	return retry
 }
 
-// tidy unwraps the *url.Error that the attempts client puts around the
-// caller's client's own *url.Error (or around an error of the SDK's, such
-// as a refusal from the gate), and gives transport errors the package's
-// prefix.
+// tidy takes the SDK's own errors (from the gate, a timeout) out of the
+// *url.Error that the attempts client puts around them, unwraps the one
+// it puts around the caller's client's own *url.Error, and gives
+// transport errors the package's prefix. It goes by type, never by text.
 func tidy(err error) error {
 	uerr, ok := err.(*url.Error)
 	if !ok {
 		return err
 	}
-	inner := uerr.Err
-	if strings.HasPrefix(inner.Error(), "agents: ") {
-		return inner
+	if own, ok := uerr.Err.(*ownError); ok {
+		return own.err
 	}
-	if _, ok := inner.(*url.Error); !ok {
-		inner = uerr
+	if inner, ok := uerr.Err.(*url.Error); ok {
+		return fmt.Errorf("agents: %w", inner)
 	}
-	return fmt.Errorf("agents: %w", inner)
+	return fmt.Errorf("agents: %w", uerr)
 }
