@@ -75,8 +75,9 @@ func WithMaxRetries(n int) Option {
 
 // WithRetryBackoff sets the bounds of the jittered exponential backoff used
 // between attempts when the server gives no Retry-After. The defaults are
-// 250ms and 10s: the n-th retry waits a random time between half and all of
-// min·2ⁿ⁻¹, kept within [min, max].
+// 250ms and 10s: the n-th retry waits a random time between min·2ⁿ⁻¹ and
+// min·2ⁿ, kept within [min, max], so that goroutines that failed together
+// do not retry together.
 func WithRetryBackoff(min, max time.Duration) Option {
 	return func(c *config) { c.backoffMin, c.backoffMax = min, max }
 }

@@ -126,16 +126,20 @@ func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
 	return true, nil
 }
 
-// backoff is exponential with "equal jitter": the n-th retry (from 0)
-// waits between half and all of min·2ⁿ, within [min, max]. The jitter
-// spreads goroutines that failed together.
+// backoff is exponential with jitter: the n-th retry (from 0) waits a
+// random time between min·2ⁿ and min·2ⁿ⁺¹, within [min, max]. The jitter,
+// which also applies to the first retry, spreads goroutines that failed
+// together, so that they do not all come back in the same millisecond.
 func backoff(lo, hi time.Duration, n int) time.Duration {
-	d := hi
-	if n < 62 && lo<<n > 0 && lo<<n < hi {
-		d = lo << n
+	ceiling := hi
+	if n < 62 && lo <= hi>>(n+1) {
+		ceiling = lo << (n + 1)
 	}
-	d = d/2 + rand.N(d/2+1)
-	return min(max(d, lo), hi)
+	floor := max(ceiling/2, lo)
+	if floor >= ceiling {
+		return ceiling
+	}
+	return floor + rand.N(ceiling-floor+1)
 }
 
 func (cl *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
