@@ -116,6 +116,7 @@ func parsePage(data []byte) (*SessionPage, error) {
 	}
 	return &SessionPage{Sessions: *w.Sessions, Metadata: w.Metadata}, nil
 }
+
 // lenientSession shadows Session.Metadata and Session.CreatedAt (same
 // JSON names, shallower depth) with types that accept more and explain
 // what they refuse.
