@@ -11,7 +11,9 @@ import (
 
 // ErrPageKeyRepeated ends a walk whose server handed back a page key that
 // the walk had already followed: going on would loop forever, or yield the
-// same sessions again. It arrives wrapped in a [*PageError].
+// same sessions again. It arrives wrapped in a [*PageError] whose PageKey
+// is the key of the page that pointed back; that page is not yielded, so
+// that a walk resumed from PageKey yields nothing twice.
 var ErrPageKeyRepeated = errors.New("agents: the server repeated a page key already followed in this walk")
 
 // PageError is the error a walk ([Client.SessionPages], [Client.AllSessions])
@@ -42,7 +44,10 @@ func (e *PageError) Unwrap() error { return e.Err }
 //
 // On a failure the iterator yields one (nil, err) and stops. Invalid input
 // fails before any request, as with [Client.ListSessions]; any other err
-// is a [*PageError] that says where to resume. Breaking out of the loop sends
+// is a [*PageError] that says where to resume. Before giving up on a page
+// that failed transiently (a 429 or 5xx, a refused or dropped
+// connection), the walk tries it again for up to [WithWalkRetryBudget],
+// 30 seconds by default, logging each resumption. Breaking out of the loop sends
 // no further request and leaves no goroutine behind. With [WithPrefetch]
 // the next page is fetched while the loop body runs.
 func (c *Client) SessionPages(ctx context.Context, agentKey string, params ListSessionsParams) iter.Seq2[*SessionPage, error] {
@@ -120,23 +125,31 @@ func (w *walk) next(page *SessionPage) (key string, err error) {
 // current page is yielded.
 func (w *walk) run(ctx context.Context, yield func(*SessionPage, error) bool, fetch func(string) func() fetched) {
 	pending := fetch(w.params.PageKey)
+	var out outage
 	for {
 		r := pending()
 		pending = nil
 		if r.err != nil {
-			yield(nil, &PageError{PageKey: r.key, Pages: w.pages, Err: r.err})
+			if err := w.resume(ctx, r.key, r.err, &out); err != nil {
+				yield(nil, &PageError{PageKey: r.key, Pages: w.pages, Err: err})
+				return
+			}
+			pending = fetch(r.key)
+			continue
+		}
+		out = outage{}
+		next, err := w.next(r.page)
+		if err != nil {
+			// The page is not yielded: resuming from its key reads it
+			// then, and nothing yielded here is yielded again.
+			yield(nil, &PageError{PageKey: r.key, Pages: w.pages, Err: err})
 			return
 		}
-		next, err := w.next(r.page)
-		if err == nil && next != "" {
+		if next != "" {
 			pending = fetch(next)
 		}
 		w.pages++
 		if !yield(r.page, nil) {
-			return
-		}
-		if err != nil {
-			yield(nil, &PageError{PageKey: next, Pages: w.pages, Err: err})
 			return
 		}
 		if next == "" {
