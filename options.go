@@ -62,7 +62,9 @@ func WithBaseURL(rawURL string) Option {
 // transport, proxy or instrumentation such as otelhttp. The default is a
 // client with its own pooled transport. The SDK keeps its own redirect rule
 // on a copy of hc: the Authorization header is only ever sent to the base
-// URL's scheme, host and port.
+// URL's scheme, host and port. When hc has a Timeout, an attempt it cuts
+// off is retried like one cut off by [WithAttemptTimeout], and the error
+// says which of the two it was.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) { c.httpClient = hc }
 }
@@ -118,8 +120,9 @@ func WithAdaptivePacing(on bool) Option {
 }
 
 // WithLogger sets where the Client logs. It logs nothing else: one debug
-// line per retry (attempt, status, wait, request id) and one warning when
-// it gives up. The default discards everything.
+// line per retry (attempt, status, wait, request id), one warning when
+// it gives up, and one info line each time a walk resumes after a failed
+// page. The default discards everything.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
