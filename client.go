@@ -23,9 +23,12 @@ const Version = "0.1.0"
 // one Client per process and API key is the intended use. The zero value is
 // not usable.
 type Client struct {
-	// key is behind a pointer so that even reflection-based printing of a
-	// Client (fmt of *c, a debugger's dump) shows an address, not the key.
-	key       *apiKey
+	// auth returns the Authorization header value. It is a closure, not
+	// a string: fmt prints the fields of a Client value by reflection,
+	// without calling their methods, and even its bad-verb path
+	// dereferences pointers; a func is printed as an address whatever
+	// the verb, so no value the package hands out can reach the key.
+	auth      func() string
 	baseURL   string // scheme://host[/path], no trailing slash
 	userAgent string
 
@@ -40,18 +43,19 @@ type Client struct {
 	maxRetryWait   time.Duration
 	attemptTimeout time.Duration
 
-	prefetch bool
+	prefetch   bool
+	walkBudget time.Duration // see WithWalkRetryBudget
 
 	pacer *pacer
 	log   *slog.Logger
 }
 
-// apiKey holds the whole Authorization header value, built once.
-type apiKey struct{ header string }
-
-// String keeps the key out of any accidental print of the holder.
-func (*apiKey) String() string   { return "[redacted]" }
-func (*apiKey) GoString() string { return "[redacted]" }
+// bearer builds the Authorization header value once and hides it in a
+// closure; see Client.auth.
+func bearer(key string) func() string {
+	header := "Bearer " + key
+	return func() string { return header }
+}
 
 // NewClient returns a Client configured by opts, with the API key and base
 // URL taken from AGENTS_API_KEY and AGENTS_BASE_URL unless [WithAPIKey] and
@@ -65,6 +69,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		backoffMax:     defaultBackoffMax,
 		maxRetryWait:   defaultMaxRetryWait,
 		attemptTimeout: defaultAttemptTimeout,
+		walkBudget:     defaultWalkBudget,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -76,6 +81,9 @@ func NewClient(opts ...Option) (*Client, error) {
 	if cfg.apiKey != nil {
 		key = *cfg.apiKey
 	}
+	// A key read from a file or a secret store often ends in a newline;
+	// white space around it is never part of a key, inside it is an error.
+	key = strings.TrimSpace(key)
 	if key == "" {
 		return nil, errors.New("agents: no API key: set AGENTS_API_KEY or use WithAPIKey")
 	}
@@ -100,8 +108,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	if cfg.backoffMin <= 0 || cfg.backoffMax < cfg.backoffMin {
 		return nil, fmt.Errorf("agents: WithRetryBackoff(%v, %v): need 0 < min <= max", cfg.backoffMin, cfg.backoffMax)
 	}
-	if cfg.maxRetryWait < 0 || cfg.attemptTimeout < 0 {
-		return nil, errors.New("agents: WithMaxRetryWait and WithAttemptTimeout take durations of 0 or more")
+	if cfg.maxRetryWait < 0 || cfg.attemptTimeout < 0 || cfg.walkBudget < 0 {
+		return nil, errors.New("agents: WithMaxRetryWait, WithAttemptTimeout and WithWalkRetryBudget take durations of 0 or more")
 	}
 	if cfg.limitSet && (cfg.limit <= 0 || cfg.burst < 1) {
 		return nil, fmt.Errorf("agents: WithRateLimit(%v, %d): need a positive rate and a burst of at least 1", cfg.limit, cfg.burst)
@@ -112,7 +120,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		ua = cfg.userAgent + " " + ua
 	}
 	c := &Client{
-		key:            &apiKey{"Bearer " + key},
+		auth:           bearer(key),
 		baseURL:        base,
 		userAgent:      ua,
 		maxRetries:     cfg.maxRetries,
@@ -122,6 +130,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		attemptTimeout: cfg.attemptTimeout,
 		log:            cfg.logger,
 		prefetch:       cfg.prefetch,
+		walkBudget:     cfg.walkBudget,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -109,7 +109,7 @@ func TestKeyNeverPrinted(t *testing.T) {
 	_, err2 := c.ListSessions(context.Background(), "agt_nope", agents.ListSessionsParams{})
 	_, err3 := c.ListSessions(context.Background(), "bad key", agents.ListSessionsParams{})
 	page, _ := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{})
-	_, err4 := agents.NewClient(agents.WithAPIKey(key+"\n"), agents.WithBaseURL(srv.URL))
+	_, err4 := agents.NewClient(agents.WithAPIKey(key+"\x00"), agents.WithBaseURL(srv.URL))
 	_, err5 := agents.NewClient(agents.WithAPIKey(key), agents.WithBaseURL("http://example.com"))
 	for _, v := range []any{err1, err2, err3, err4, err5, page} {
 		for _, verb := range []string{"%v", "%+v", "%#v"} {

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strings"
 	"sync"
+	"time"
 )
 
 // MaxResponseBytes is the largest page response the client reads. A larger
@@ -30,6 +33,10 @@ const maxPooledBuffer = 1 << 20
 type readError struct{ err error }
 
 func (e *readError) Error() string {
+	var timeout *attemptTimeoutError
+	if errors.As(e.err, &timeout) {
+		return timeout.Error() + " while reading the response body"
+	}
 	return "agents: reading response body: " + e.err.Error()
 }
 func (e *readError) Unwrap() error { return e.err }
@@ -43,8 +50,13 @@ func (e *decodeError) Error() string {
 }
 func (e *decodeError) Unwrap() error { return e.err }
 
-// readPage reads a page body through the size cap and decodes it.
-func readPage(body io.Reader, contentLength int64) (*SessionPage, error) {
+// readPage reads a page body through the size cap and decodes it. framed
+// says whether the transport knew where the body ends (a Content-Length,
+// chunked encoding, HTTP/2 frames): net/http then reports a body cut short
+// as io.ErrUnexpectedEOF itself, so JSON that stops early was sent that way
+// and a retry would fetch the same bytes. Only a body that ends where the
+// connection closed may have been cut off without anyone noticing.
+func readPage(body io.Reader, contentLength int64, framed bool) (*SessionPage, error) {
 	if contentLength > MaxResponseBytes {
 		return nil, errTooLarge
 	}
@@ -61,7 +73,18 @@ func readPage(body io.Reader, contentLength int64) (*SessionPage, error) {
 	if buf.Len() > MaxResponseBytes {
 		return nil, errTooLarge
 	}
-	return parsePage(buf.Bytes())
+	page, err := parsePage(buf.Bytes())
+	if err != nil && !framed && endsEarly(err) {
+		return nil, &readError{io.ErrUnexpectedEOF}
+	}
+	return page, err
+}
+
+// endsEarly reports whether a decode failed because the JSON stopped in
+// the middle of a value.
+func endsEarly(err error) bool {
+	var syn *json.SyntaxError
+	return errors.As(err, &syn) && syn.Error() == "unexpected end of JSON input"
 }
 
 // pageWire tells a missing or null "sessions" apart from an empty list: a
@@ -72,48 +95,55 @@ type pageWire struct {
 	Metadata PageMetadata `json:"metadata"`
 }
 
-// parsePage decodes a complete page body. The common case, every metadata
-// value a string, decodes once straight into the public types; only a page
-// that breaks that pays for a second, lenient decode.
+var errNoSessions = errors.New(`no "sessions" list in the body`)
+
+// parsePage decodes a complete page body. The common case, a page exactly
+// as documented, decodes once straight into the public types; only a page
+// that breaks that pays for a second, lenient decode, which tolerates
+// what is harmless and otherwise says which field of which session is
+// wrong.
 func parsePage(data []byte) (*SessionPage, error) {
 	var w pageWire
 	err := json.Unmarshal(data, &w)
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &syn):
+		return nil, &decodeError{err}
+	case err != nil:
 		return parseLenientPage(data)
-	}
-	if err != nil {
-		return nil, &decodeError{truncation(err)}
-	}
-	return w.page()
-}
-
-func (w *pageWire) page() (*SessionPage, error) {
-	if w.Sessions == nil {
-		return nil, &decodeError{errors.New(`no "sessions" list in the body`)}
+	case w.Sessions == nil:
+		return nil, &decodeError{errNoSessions}
 	}
 	return &SessionPage{Sessions: *w.Sessions, Metadata: w.Metadata}, nil
 }
 
-// lenientSession shadows Session.Metadata (same JSON name, shallower
-// depth) with a type that accepts any JSON value.
+// lenientSession shadows Session.Metadata and Session.CreatedAt (same
+// JSON names, shallower depth) with types that accept more and explain
+// what they refuse.
 type lenientSession struct {
 	Session
-	Metadata lenientMetadata `json:"metadata"`
+	Metadata  lenientMetadata `json:"metadata"`
+	CreatedAt lenientTime     `json:"created_at"`
 }
 
 type lenientMetadata map[string]string
 
 // UnmarshalJSON keeps a non-string value as its compact JSON text, and
-// null as "", so that one odd value never fails a whole page.
+// null as "", so that one odd value never fails a whole page. An empty
+// array is an empty object, as PHP's json_encode writes one.
 func (m *lenientMetadata) UnmarshalJSON(data []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return err
-	}
-	if raw == nil {
+	if string(bytes.TrimSpace(data)) == "null" {
 		*m = nil
 		return nil
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		var arr []json.RawMessage
+		if json.Unmarshal(data, &arr) == nil && len(arr) == 0 {
+			*m = lenientMetadata{}
+			return nil
+		}
+		return &badField{"metadata", fmt.Sprintf("want an object, got %.40s", data)}
 	}
 	out := make(lenientMetadata, len(raw))
 	for k, v := range raw {
@@ -121,6 +151,49 @@ func (m *lenientMetadata) UnmarshalJSON(data []byte) error {
 	}
 	*m = out
 	return nil
+}
+
+// lenientTime is an RFC 3339 time, or null for the zero time, with an
+// error that quotes what it got.
+type lenientTime time.Time
+
+func (t *lenientTime) UnmarshalJSON(data []byte) error {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil
+	}
+	var tt time.Time
+	if err := tt.UnmarshalJSON(data); err != nil {
+		return &badField{"created_at", fmt.Sprintf("%.40s is not an RFC 3339 time", data)}
+	}
+	*t = lenientTime(tt)
+	return nil
+}
+
+// lenientCount is total_count: an integer, also when written as a float
+// with no fraction (127.0, 1.27e2), as some encoders do.
+type lenientCount int
+
+func (c *lenientCount) UnmarshalJSON(data []byte) error {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(data, &n); err == nil {
+		if i, err := n.Int64(); err == nil && int64(int(i)) == i {
+			*c = lenientCount(i)
+			return nil
+		}
+		if f, err := n.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
+			*c = lenientCount(f)
+			return nil
+		}
+	}
+	return &badField{"total_count", fmt.Sprintf("%.40s is not a whole number", data)}
+}
+
+type lenientPageMetadata struct {
+	PageKey    string       `json:"page_key"`
+	TotalCount lenientCount `json:"total_count"`
 }
 
 // jsonText returns a JSON string's value, "" for null, and the compact
@@ -145,32 +218,64 @@ func jsonText(v json.RawMessage) string {
 
 func parseLenientPage(data []byte) (*SessionPage, error) {
 	var w struct {
-		Sessions *[]lenientSession `json:"sessions"`
-		Metadata PageMetadata      `json:"metadata"`
+		Sessions *[]json.RawMessage `json:"sessions"`
+		Metadata json.RawMessage    `json:"metadata"`
 	}
 	if err := json.Unmarshal(data, &w); err != nil {
-		return nil, &decodeError{truncation(err)}
+		return nil, &decodeError{fieldError("", err)}
 	}
 	if w.Sessions == nil {
-		return nil, &decodeError{errors.New(`no "sessions" list in the body`)}
+		return nil, &decodeError{errNoSessions}
 	}
-	page := &SessionPage{Sessions: make([]Session, len(*w.Sessions)), Metadata: w.Metadata}
-	for i, ls := range *w.Sessions {
+	page := &SessionPage{Sessions: make([]Session, len(*w.Sessions))}
+	if len(w.Metadata) > 0 {
+		var md lenientPageMetadata
+		if err := json.Unmarshal(w.Metadata, &md); err != nil {
+			return nil, &decodeError{fieldError("metadata", err)}
+		}
+		page.Metadata = PageMetadata{PageKey: md.PageKey, TotalCount: int(md.TotalCount)}
+	}
+	for i, raw := range *w.Sessions {
+		var ls lenientSession
+		if err := json.Unmarshal(raw, &ls); err != nil {
+			var id struct {
+				ID json.RawMessage `json:"id"`
+			}
+			json.Unmarshal(raw, &id)
+			return nil, &decodeError{fmt.Errorf("session %d (id %s): %w", i, clean(string(id.ID), 100), fieldError("", err))}
+		}
 		s := ls.Session
 		s.Metadata = map[string]string(ls.Metadata)
+		s.CreatedAt = time.Time(ls.CreatedAt)
 		page.Sessions[i] = s
 	}
 	return page, nil
 }
 
-// truncation turns JSON that stops in the middle of a value into a
-// readError: a body cut off by a dropped connection looks like that even
-// when the transport saw a clean end (no Content-Length), and a retry can
-// mend it, while a body that is complete but wrong cannot be mended.
-func truncation(err error) error {
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) && syn.Error() == "unexpected end of JSON input" {
-		return &readError{io.ErrUnexpectedEOF}
+// badField is a lenient type's refusal of a value; it names its field,
+// since encoding/json adds no context to an Unmarshaler's error.
+type badField struct{ field, msg string }
+
+func (e *badField) Error() string { return e.field + ": " + e.msg }
+
+// fieldError names the field a decode failed on, under prefix, in words
+// rather than in terms of the Go types it was decoded into.
+func fieldError(prefix string, err error) error {
+	name := func(field string) string {
+		if prefix != "" && field != "" {
+			return prefix + "." + field
+		}
+		return prefix + field
+	}
+	var typeErr *json.UnmarshalTypeError
+	var bad *badField
+	switch {
+	case errors.As(err, &typeErr):
+		// The embedded Session's fields come named "Session.enabled".
+		field := strings.TrimPrefix(typeErr.Field, "Session.")
+		return fmt.Errorf("%s: got a JSON %s, want %s", name(field), typeErr.Value, typeErr.Type)
+	case errors.As(err, &bad):
+		return fmt.Errorf("%s: %s", name(bad.field), bad.msg)
 	}
 	return err
 }

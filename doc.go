@@ -29,8 +29,9 @@
 // loop breaks, and end with [ErrPageKeyRepeated] rather than loop if the
 // server hands back a page key they have already followed. A walk that
 // fails ends with a [*PageError] whose PageKey resumes it where it
-// stopped. [WithPrefetch] fetches the next page while the loop body
-// works on the current one.
+// stopped; before that, it rides out transient failures of a page for up
+// to [WithWalkRetryBudget]. [WithPrefetch] fetches the next page while
+// the loop body works on the current one.
 //
 // # Errors
 //
@@ -39,7 +40,10 @@
 // the documented ones apart with [errors.Is] and the sentinels
 // [ErrInvalidRequest], [ErrUnauthorized], [ErrForbidden],
 // [ErrAgentNotFound] and [ErrRateLimitExceeded]; they match by the
-// server's code, or by the status when the code is missing or unknown.
+// server's code, or by the status when the code is missing or unknown,
+// except a 404: it matches [ErrAgentNotFound] only when the server says
+// agent_not_found, since a wrong base URL or a proxy answers 404 too, and
+// its message then suggests checking the base URL.
 // Input the client can check itself (an agent key off
 // ^agt_[0-9a-zA-Z_-]+$, a Limit outside 0..100) fails before any request
 // with an error that matches [ErrInvalidRequest] and is not an

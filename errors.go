@@ -21,7 +21,10 @@ var (
 	// ErrForbidden reports a 403 forbidden: the key may not read this
 	// agent's sessions.
 	ErrForbidden = errors.New("agents: forbidden")
-	// ErrAgentNotFound reports a 404 agent_not_found.
+	// ErrAgentNotFound reports a 404 agent_not_found. Only the server's
+	// code matches it: a 404 without that code comes from a wrong base
+	// URL or a proxy, and code that skips deleted agents must not skip
+	// every agent after a misconfiguration.
 	ErrAgentNotFound = errors.New("agents: agent not found")
 	// ErrRateLimitExceeded reports a 429 rate_limit_exceeded that the
 	// client gave up waiting out. [APIError.RetryAfter] says when the
@@ -70,6 +73,9 @@ func (e *APIError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
 	}
+	if e.StatusCode == http.StatusNotFound && e.Code != codeAgentNotFound {
+		b.WriteString("; the API did not say agent_not_found, so check the base URL (AGENTS_BASE_URL or WithBaseURL)")
+	}
 	var extra []string
 	if e.RetryAfter > 0 {
 		extra = append(extra, "retry after "+e.RetryAfter.Round(time.Millisecond).String())
@@ -86,10 +92,12 @@ func (e *APIError) Error() string {
 }
 
 // Is reports whether target is the sentinel for e's code, or, when the code
-// is missing or not one of the documented ones, for e's status.
+// is missing or not one of the documented ones, for e's status, except
+// 404: a 404 is [ErrAgentNotFound] only when the server says
+// agent_not_found.
 func (e *APIError) Is(target error) bool {
 	s := sentinelForCode(e.Code)
-	if s == nil {
+	if s == nil && e.StatusCode != http.StatusNotFound {
 		s = sentinelForStatus(e.StatusCode)
 	}
 	return s != nil && s == target
@@ -128,10 +136,11 @@ func sentinelForStatus(status int) error {
 
 // codeForStatus names a body-less error after its status, so that Code is
 // never empty: the documented code, else "internal_server_error",
-// "bad_gateway", ... from the status text.
+// "bad_gateway", ... from the status text. A 404 is "not_found": only the
+// server can say that an agent does not exist.
 func codeForStatus(status int) string {
 	for _, d := range documented {
-		if d.status == status {
+		if d.status == status && status != http.StatusNotFound {
 			return d.code
 		}
 	}

@@ -64,7 +64,8 @@ func ExampleClient_AllSessions() {
 // A walk that fails says where to resume, so that a long export can carry
 // on without reading its first pages again.
 func ExampleClient_SessionPages_resume() {
-	client, srv := exampleClient(agents.WithMaxRetries(0))
+	// No retries, in calls or in walks, so that one failure stops a walk.
+	client, srv := exampleClient(agents.WithMaxRetries(0), agents.WithWalkRetryBudget(0))
 	defer srv.Close()
 	// The third page fails once.
 	srv.Script(agentstest.Pass(), agentstest.Pass(), agentstest.Error(http.StatusServiceUnavailable, ""))

@@ -28,6 +28,7 @@ type config struct {
 	adaptive        *bool
 	logger          *slog.Logger
 	prefetch        bool
+	walkBudget      time.Duration
 }
 
 // Defaults, documented on the options that change them.
@@ -37,10 +38,13 @@ const (
 	defaultBackoffMax     = 10 * time.Second
 	defaultMaxRetryWait   = time.Minute
 	defaultAttemptTimeout = 30 * time.Second
+	defaultWalkBudget     = 30 * time.Second
 )
 
 // WithAPIKey sets the API key sent as "Authorization: Bearer <key>". The
-// default is the AGENTS_API_KEY environment variable. The key never appears
+// default is the AGENTS_API_KEY environment variable. White space around
+// the key, such as the newline that ends a key file, is trimmed; white
+// space or control characters inside it are refused. The key never appears
 // in an error, a log line or fmt output of anything the package returns.
 func WithAPIKey(key string) Option {
 	return func(c *config) { c.apiKey = &key }
@@ -58,7 +62,9 @@ func WithBaseURL(rawURL string) Option {
 // transport, proxy or instrumentation such as otelhttp. The default is a
 // client with its own pooled transport. The SDK keeps its own redirect rule
 // on a copy of hc: the Authorization header is only ever sent to the base
-// URL's scheme, host and port.
+// URL's scheme, host and port. When hc has a Timeout, an attempt it cuts
+// off is retried like one cut off by [WithAttemptTimeout], and the error
+// says which of the two it was.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) { c.httpClient = hc }
 }
@@ -71,8 +77,9 @@ func WithMaxRetries(n int) Option {
 
 // WithRetryBackoff sets the bounds of the jittered exponential backoff used
 // between attempts when the server gives no Retry-After. The defaults are
-// 250ms and 10s: the n-th retry waits a random time between half and all of
-// min·2ⁿ⁻¹, kept within [min, max].
+// 250ms and 10s: the n-th retry waits a random time between min·2ⁿ⁻¹ and
+// min·2ⁿ, kept within [min, max], so that goroutines that failed together
+// do not retry together.
 func WithRetryBackoff(min, max time.Duration) Option {
 	return func(c *config) { c.backoffMin, c.backoffMax = min, max }
 }
@@ -113,8 +120,9 @@ func WithAdaptivePacing(on bool) Option {
 }
 
 // WithLogger sets where the Client logs. It logs nothing else: one debug
-// line per retry (attempt, status, wait, request id) and one warning when
-// it gives up. The default discards everything.
+// line per retry (attempt, status, wait, request id), one warning when
+// it gives up, and one info line each time a walk resumes after a failed
+// page. The default discards everything.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
@@ -132,4 +140,20 @@ func WithUserAgent(ua string) Option {
 // default.
 func WithPrefetch(on bool) Option {
 	return func(c *config) { c.prefetch = on }
+}
+
+// WithWalkRetryBudget sets how long [Client.SessionPages] and
+// [Client.AllSessions] keep retrying a page after its call has failed
+// transiently (a 429 or 5xx it gave up on, a refused or dropped
+// connection, a timed-out attempt), counted from the first of a run of
+// consecutive failures. A walk knows exactly where it stands, so it can
+// ride out an outage longer than one call's retries cover, without
+// reading or yielding anything twice. Each wait between tries is a
+// jittered backoff within the [WithRetryBackoff] bounds, or the
+// server's Retry-After; like every wait it is bounded by
+// [WithMaxRetryWait] and never ends past the context's deadline. Once
+// the budget is spent the walk ends with its [*PageError] as it would
+// have at the first failure. The default is 30 seconds; 0 turns it off.
+func WithWalkRetryBudget(d time.Duration) Option {
+	return func(c *config) { c.walkBudget = d }
 }

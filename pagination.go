@@ -11,7 +11,9 @@ import (
 
 // ErrPageKeyRepeated ends a walk whose server handed back a page key that
 // the walk had already followed: going on would loop forever, or yield the
-// same sessions again. It arrives wrapped in a [*PageError].
+// same sessions again. It arrives wrapped in a [*PageError] whose PageKey
+// is the key of the page that pointed back; that page is not yielded, so
+// that a walk resumed from PageKey yields nothing twice.
 var ErrPageKeyRepeated = errors.New("agents: the server repeated a page key already followed in this walk")
 
 // PageError is the error a walk ([Client.SessionPages], [Client.AllSessions])
@@ -42,20 +44,26 @@ func (e *PageError) Unwrap() error { return e.Err }
 //
 // On a failure the iterator yields one (nil, err) and stops. Invalid input
 // fails before any request, as with [Client.ListSessions]; any other err
-// is a [*PageError] that says where to resume. Breaking out of the loop sends
+// is a [*PageError] that says where to resume. Before giving up on a page
+// that failed transiently (a 429 or 5xx, a refused or dropped
+// connection), the walk tries it again for up to [WithWalkRetryBudget],
+// 30 seconds by default, logging each resumption. Breaking out of the loop sends
 // no further request and leaves no goroutine behind. With [WithPrefetch]
 // the next page is fetched while the loop body runs.
 func (c *Client) SessionPages(ctx context.Context, agentKey string, params ListSessionsParams) iter.Seq2[*SessionPage, error] {
 	return func(yield func(*SessionPage, error) bool) {
-		if err := validate(agentKey, params); err != nil {
+		// The sequence may be ranged more than once, even at once: each
+		// run works on its own copy of params.
+		p := params
+		if err := validate(agentKey, p); err != nil {
 			yield(nil, err)
 			return
 		}
-		if params.Limit == 0 {
-			params.Limit = maxLimit
+		if p.Limit == 0 {
+			p.Limit = maxLimit
 		}
-		w := &walk{c: c, agentKey: agentKey, params: params, seen: newKeySet()}
-		w.seen.add(params.PageKey)
+		w := &walk{c: c, agentKey: agentKey, params: p, seen: newKeySet()}
+		w.seen.add(p.PageKey)
 		if c.prefetch {
 			w.prefetched(ctx, yield)
 		} else {
@@ -117,23 +125,31 @@ func (w *walk) next(page *SessionPage) (key string, err error) {
 // current page is yielded.
 func (w *walk) run(ctx context.Context, yield func(*SessionPage, error) bool, fetch func(string) func() fetched) {
 	pending := fetch(w.params.PageKey)
+	var out outage
 	for {
 		r := pending()
 		pending = nil
 		if r.err != nil {
-			yield(nil, &PageError{PageKey: r.key, Pages: w.pages, Err: r.err})
+			if err := w.resume(ctx, r.key, r.err, &out); err != nil {
+				yield(nil, &PageError{PageKey: r.key, Pages: w.pages, Err: err})
+				return
+			}
+			pending = fetch(r.key)
+			continue
+		}
+		out = outage{}
+		next, err := w.next(r.page)
+		if err != nil {
+			// The page is not yielded: resuming from its key reads it
+			// then, and nothing yielded here is yielded again.
+			yield(nil, &PageError{PageKey: r.key, Pages: w.pages, Err: err})
 			return
 		}
-		next, err := w.next(r.page)
-		if err == nil && next != "" {
+		if next != "" {
 			pending = fetch(next)
 		}
 		w.pages++
 		if !yield(r.page, nil) {
-			return
-		}
-		if err != nil {
-			yield(nil, &PageError{PageKey: next, Pages: w.pages, Err: err})
 			return
 		}
 		if next == "" {
@@ -177,10 +193,11 @@ func (w *walk) prefetched(ctx context.Context, yield func(*SessionPage, error) b
 	})
 }
 
-// keySet remembers the page keys of a walk as 64-bit hashes: about 16
-// bytes a page whatever the keys' length, so that a walk of millions of
-// sessions keeps its memory to a few pages' worth. A false repeat needs a
-// hash collision, about one in 10¹¹ for a walk of 10⁴ pages.
+// keySet remembers the page keys of a walk as 64-bit hashes, whatever the
+// keys' length: 24 to 36 bytes a page with the map's overhead (30 B/key
+// measured at 10M keys; see TestKeySetMemory), so that a walk of millions
+// of sessions keeps well under a MiB for them. A false repeat needs a hash
+// collision, about one in 10¹¹ for a walk of 10⁴ pages.
 type keySet struct {
 	seed maphash.Seed
 	m    map[uint64]struct{}

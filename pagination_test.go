@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -181,7 +182,7 @@ func TestWalkErrorOnMiddlePageAndResume(t *testing.T) {
 	for _, prefetch := range []bool{false, true} {
 		t.Run(fmt.Sprintf("prefetch=%v", prefetch), func(t *testing.T) {
 			t.Parallel()
-			srv, c := setup(t, agents.WithPrefetch(prefetch), agents.WithMaxRetries(0))
+			srv, c := setup(t, agents.WithPrefetch(prefetch), agents.WithMaxRetries(0), agents.WithWalkRetryBudget(0))
 			srv.Script(fakeapi.Pass(), fakeapi.Pass(), fakeapi.Status(503, ""))
 			params := agents.ListSessionsParams{Limit: 20}
 			var got []string
@@ -253,16 +254,33 @@ func TestWalkOddCursors(t *testing.T) {
 		want    []string
 		wantErr bool
 		errKey  string
+		// resume is what the server answers to a walk resumed from
+		// errKey, following the same cursors: it must yield only
+		// sessions the first walk did not.
+		resume [][2]string
 	}{
 		{name: "empty pages with a next key are not the end",
 			pages: [][2]string{{"", "K1"}, {"", "K2"}, {"a b", "K3"}, {"", "K4"}, {"c", ""}},
 			want:  []string{"a", "b", "c"}},
 		{name: "same key again", pages: [][2]string{{"a", "K1"}, {"b", "K1"}},
-			want: []string{"a", "b"}, wantErr: true, errKey: "K1"},
+			want: []string{"a"}, wantErr: true, errKey: "K1",
+			resume: [][2]string{{"b", "K1"}}},
 		{name: "two-page cycle", pages: [][2]string{{"a", "K1"}, {"b", "K2"}, {"c", "K1"}},
-			want: []string{"a", "b", "c"}, wantErr: true, errKey: "K1"},
+			want: []string{"a", "b"}, wantErr: true, errKey: "K2",
+			resume: [][2]string{{"c", "K1"}, {"b", "K2"}}},
 		{name: "back to the start key", start: "K0", pages: [][2]string{{"a", "K1"}, {"b", "K0"}},
-			want: []string{"a", "b"}, wantErr: true, errKey: "K0"},
+			want: []string{"a"}, wantErr: true, errKey: "K1",
+			resume: [][2]string{{"b", "K0"}, {"a", "K1"}}},
+	}
+	walk := func(c *agents.Client, start string) (got []string, errs []error) {
+		for s, err := range c.AllSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{PageKey: start}) {
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			got = append(got, s.ID)
+		}
+		return got, errs
 	}
 	for _, tt := range tests {
 		for _, prefetch := range []bool{false, true} {
@@ -270,15 +288,7 @@ func TestWalkOddCursors(t *testing.T) {
 				t.Parallel()
 				srv, c := setup(t, agents.WithPrefetch(prefetch))
 				scriptedPages(srv, tt.pages...)
-				var got []string
-				var errs []error
-				for s, err := range c.AllSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{PageKey: tt.start}) {
-					if err != nil {
-						errs = append(errs, err)
-						continue
-					}
-					got = append(got, s.ID)
-				}
+				got, errs := walk(c, tt.start)
 				if diff := cmp.Diff(tt.want, got); diff != "" {
 					t.Errorf("sessions (-want +got):\n%s", diff)
 				}
@@ -290,10 +300,17 @@ func TestWalkOddCursors(t *testing.T) {
 				}
 				var pe *agents.PageError
 				if len(errs) != 1 || !errors.Is(errs[0], agents.ErrPageKeyRepeated) || !errors.As(errs[0], &pe) || pe.PageKey != tt.errKey {
-					t.Fatalf("errors = %v, want one ErrPageKeyRepeated for %q", errs, tt.errKey)
+					t.Fatalf("errors = %v, want one ErrPageKeyRepeated resuming at %q", errs, tt.errKey)
 				}
 				if n := len(srv.Requests()); n != len(tt.pages) {
 					t.Errorf("%d requests, want %d: the repeated key must not be fetched", n, len(tt.pages))
+				}
+				scriptedPages(srv, tt.resume...)
+				again, _ := walk(c, pe.PageKey)
+				for _, id := range again {
+					if slices.Contains(got, id) {
+						t.Errorf("the walk resumed from PageKey %q yielded %q again (first walk %v, resumed %v)", pe.PageKey, id, got, again)
+					}
 				}
 			})
 		}

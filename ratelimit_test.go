@@ -42,20 +42,3 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
-
-func TestBackoffBounds(t *testing.T) {
-	t.Parallel()
-	lo, hi := 10*time.Millisecond, 200*time.Millisecond
-	for n := range 70 {
-		ceiling := hi
-		if n < 5 {
-			ceiling = lo << n
-		}
-		for range 50 {
-			d := backoff(lo, hi, n)
-			if d < lo || d > hi || d > ceiling || d < ceiling/2 {
-				t.Fatalf("backoff(%v, %v, %d) = %v; want within [max(%v, %v), %v]", lo, hi, n, d, lo, ceiling/2, ceiling)
-			}
-		}
-	}
-}

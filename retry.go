@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -34,7 +34,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error)
 	if err != nil {
 		return nil, fmt.Errorf("agents: building request: %w", err)
 	}
-	req.Header.Set("Authorization", c.key.header)
+	req.Header.Set("Authorization", c.auth())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 
@@ -71,7 +71,8 @@ func (cl *call) handle(resp *http.Response) error {
 		return apiErrorFrom(resp, time.Now())
 	}
 	defer resp.Body.Close()
-	page, err := readPage(resp.Body, resp.ContentLength)
+	framed := resp.ContentLength >= 0 || resp.ProtoMajor >= 2 || slices.Contains(resp.TransferEncoding, "chunked")
+	page, err := readPage(resp.Body, resp.ContentLength, framed)
 	if err != nil {
 		return err
 	}
@@ -125,16 +126,20 @@ func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
 	return true, nil
 }
 
-// backoff is exponential with "equal jitter": the n-th retry (from 0)
-// waits between half and all of min·2ⁿ, within [min, max]. The jitter
-// spreads goroutines that failed together.
+// backoff is exponential with jitter: the n-th retry (from 0) waits a
+// random time between min·2ⁿ and min·2ⁿ⁺¹, within [min, max]. The jitter,
+// which also applies to the first retry, spreads goroutines that failed
+// together, so that they do not all come back in the same millisecond.
 func backoff(lo, hi time.Duration, n int) time.Duration {
-	d := hi
-	if n < 62 && lo<<n > 0 && lo<<n < hi {
-		d = lo << n
+	ceiling := hi
+	if n < 62 && lo <= hi>>(n+1) {
+		ceiling = lo << (n + 1)
 	}
-	d = d/2 + rand.N(d/2+1)
-	return min(max(d, lo), hi)
+	floor := max(ceiling/2, lo)
+	if floor >= ceiling {
+		return ceiling
+	}
+	return floor + rand.N(ceiling-floor+1)
 }
 
 func (cl *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
@@ -204,21 +209,20 @@ func retryable(err error) bool {
 	return retry
 }
 
-// tidy unwraps the *url.Error that the attempts client puts around the
-// caller's client's own *url.Error (or around an error of the SDK's, such
-// as a refusal from the gate), and gives transport errors the package's
-// prefix.
+// tidy takes the SDK's own errors (from the gate, a timeout) out of the
+// *url.Error that the attempts client puts around them, unwraps the one
+// it puts around the caller's client's own *url.Error, and gives
+// transport errors the package's prefix. It goes by type, never by text.
 func tidy(err error) error {
 	uerr, ok := err.(*url.Error)
 	if !ok {
 		return err
 	}
-	inner := uerr.Err
-	if strings.HasPrefix(inner.Error(), "agents: ") {
-		return inner
+	if own, ok := uerr.Err.(*ownError); ok {
+		return own.err
 	}
-	if _, ok := inner.(*url.Error); !ok {
-		inner = uerr
+	if inner, ok := uerr.Err.(*url.Error); ok {
+		return fmt.Errorf("agents: %w", inner)
 	}
-	return fmt.Errorf("agents: %w", inner)
+	return fmt.Errorf("agents: %w", uerr)
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
 )
 
 // attemptTransport is the RoundTripper go-retryablehttp's client sends
@@ -24,56 +27,115 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	ctx := req.Context()
 	tk, err := c.pacer.wait(ctx)
 	if err != nil {
-		return nil, err
+		return nil, &ownError{err}
 	}
-	if c.attemptTimeout <= 0 {
-		resp, err := c.hc.Do(req)
-		c.pacer.done(tk, resp)
-		return resp, err
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if c.attemptTimeout > 0 {
+		actx, cancel = context.WithTimeoutCause(ctx, c.attemptTimeout, errAttemptTimeout)
 	}
-	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
 	resp, err := c.hc.Do(req.WithContext(actx))
 	c.pacer.done(tk, resp)
 	if err != nil {
 		cancel()
-		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			return nil, &attemptTimeoutError{c.attemptTimeout}
+		if terr := c.timedOut(ctx, actx, err); terr != nil {
+			return nil, &ownError{terr}
 		}
 		return nil, err
 	}
 	// The attempt's deadline must also cover reading the body, so it is
 	// released only when the body is closed.
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel, ctx: ctx, timeout: c.attemptTimeout}
+	resp.Body = &attemptBody{ReadCloser: resp.Body, c: c, ctx: ctx, actx: actx, cancel: cancel}
 	return resp, nil
 }
 
-// attemptTimeoutError reports an attempt cut off by WithAttemptTimeout; it
-// is retried like a dropped connection.
-type attemptTimeoutError struct{ d time.Duration }
+// ownError marks an error that RoundTrip made itself (a refusal from the
+// gate, a timeout) rather than got from the caller's client, so that tidy
+// can take it out of the *url.Error that net/http puts around it.
+type ownError struct{ err error }
+
+func (e *ownError) Error() string { return e.err.Error() }
+func (e *ownError) Unwrap() error { return e.err }
+
+// errAttemptTimeout is the cause of an attempt's context that ran out of
+// WithAttemptTimeout, telling it apart from the call's own deadline and
+// from the caller's http.Client.Timeout.
+var errAttemptTimeout = errors.New("agents: attempt timeout")
+
+// timedOut names the limit that cut an attempt off: WithAttemptTimeout,
+// or the Timeout of the caller's *http.Client, both of which are retried
+// like a dropped connection. It returns nil when neither did: when the
+// call's context ended, its error is the caller's to see as it is.
+func (c *Client) timedOut(ctx, actx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	if context.Cause(actx) == errAttemptTimeout {
+		return &attemptTimeoutError{d: c.attemptTimeout}
+	}
+	var ne net.Error
+	if c.hc.Timeout > 0 && errors.As(err, &ne) && ne.Timeout() {
+		return &attemptTimeoutError{d: c.hc.Timeout, byClient: true}
+	}
+	return nil
+}
+
+// attemptTimeoutError reports an attempt cut off by WithAttemptTimeout or
+// by the caller's http.Client.Timeout; it is retried like a dropped
+// connection.
+type attemptTimeoutError struct {
+	d        time.Duration
+	byClient bool // the caller's http.Client.Timeout, not WithAttemptTimeout
+}
 
 func (e *attemptTimeoutError) Error() string {
-	return "agents: attempt timed out after " + e.d.String()
+	if e.byClient {
+		return "agents: attempt timed out after " + e.d.String() + " (the Timeout of the *http.Client given to WithHTTPClient)"
+	}
+	return "agents: attempt timed out after " + e.d.String() + " (WithAttemptTimeout)"
 }
 
-type cancelOnClose struct {
+// maxDrain is how much of an unread body is read and thrown away before
+// it is closed, so that the connection can carry the next request: a
+// CDN's error page of a few hundred KiB is cheaper to read than a new TCP
+// and TLS handshake. A larger remainder is cut off with the connection.
+const maxDrain = 256 << 10
+
+// attemptBody names a timeout met while reading the body as timedOut
+// does, drains what is left when it is closed, and then ends the attempt.
+type attemptBody struct {
 	io.ReadCloser
-	cancel  context.CancelFunc
-	ctx     context.Context // the call's, to tell its end from the attempt's
-	timeout time.Duration
+	c         *Client
+	ctx, actx context.Context // the call's, and the attempt's within it
+	cancel    context.CancelFunc
 }
 
-func (b *cancelOnClose) Read(p []byte) (int, error) {
+func (b *attemptBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF && b.ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		err = &attemptTimeoutError{b.timeout}
+	if err != nil && err != io.EOF {
+		if terr := b.c.timedOut(b.ctx, b.actx, err); terr != nil {
+			err = terr
+		}
 	}
 	return n, err
 }
 
-func (b *cancelOnClose) Close() error {
+func (b *attemptBody) Close() error {
+	io.CopyN(io.Discard, b.ReadCloser, maxDrain)
 	err := b.ReadCloser.Close()
 	b.cancel()
 	return err
+}
+
+// ownTransport returns a transport of the SDK's own, so that settings
+// another package makes on http.DefaultTransport later do not change how
+// the SDK connects: a clone of it when it is an *http.Transport, else
+// (httpmock, APM agents and the like replace it with a wrapper) a fresh
+// pooled transport with net/http's defaults.
+func ownTransport() http.RoundTripper {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return t.Clone()
+	}
+	return cleanhttp.DefaultPooledTransport()
 }
 
 // withRedirectRule returns a shallow copy of hc (or a fresh pooled client)
@@ -86,9 +148,7 @@ func withRedirectRule(hc *http.Client) *http.Client {
 	if hc != nil {
 		out = *hc
 	} else {
-		// A transport of its own: settings another package makes on
-		// http.DefaultTransport must not change how the SDK connects.
-		out = http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		out = http.Client{Transport: ownTransport()}
 	}
 	next := out.CheckRedirect
 	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
