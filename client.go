@@ -30,9 +30,8 @@ type Client struct {
 	userAgent string
 
 	// hc sends each attempt: the caller's client with the SDK's redirect
-	// rule. attempts wraps it for go-retryablehttp; see transport.go.
-	hc       *http.Client
-	attempts *http.Client
+	// rule. Each call wraps it for go-retryablehttp; see transport.go.
+	hc *http.Client
 
 	maxRetries     int
 	backoffMin     time.Duration
@@ -42,8 +41,9 @@ type Client struct {
 
 	prefetch bool
 
-	gate *gate
-	log  *slog.Logger
+	gate  *gate
+	log   *slog.Logger
+	hooks Hooks
 }
 
 // apiKey holds the whole Authorization header value, built once.
@@ -122,16 +122,12 @@ func NewClient(opts ...Option) (*Client, error) {
 		attemptTimeout: cfg.attemptTimeout,
 		log:            cfg.logger,
 		prefetch:       cfg.prefetch,
+		hooks:          cfg.hooks,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.hc = withRedirectRule(cfg.httpClient)
-	c.attempts = &http.Client{
-		Transport: (*attemptTransport)(c),
-		// The caller's client has followed (or refused) redirects already.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 
 	adaptive := !cfg.limitSet
 	if cfg.adaptive != nil {

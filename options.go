@@ -28,6 +28,7 @@ type config struct {
 	adaptive        *bool
 	logger          *slog.Logger
 	prefetch        bool
+	hooks           Hooks
 }
 
 // Defaults, documented on the options that change them.

@@ -9,43 +9,54 @@ import (
 )
 
 // attemptTransport is the RoundTripper go-retryablehttp's client sends
-// through: it runs each attempt past the Client's gate (shared pause,
-// pacing), bounds it with the attempt timeout, and sends it with the
-// caller's *http.Client.
+// one call's attempts through: it runs each attempt past the Client's gate
+// (shared pause, pacing), bounds it with the call's attempt timeout, sends
+// it with the caller's *http.Client, and keeps the call's count of
+// attempts and time waited.
 //
 // go-retryablehttp calls CloseIdleConnections on its HTTP client when it
 // gives up or a context is cancelled. Passing the caller's client to it
 // would empty the connection pool under every other goroutine; this type
 // deliberately has no CloseIdleConnections, so those calls do nothing.
-type attemptTransport Client
+type attemptTransport call
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	c := (*Client)(t)
+	cl := (*call)(t)
+	c, timeout := cl.c, cl.opts.attemptTimeout
 	ctx := req.Context()
+	start := time.Now()
 	sent, err := c.gate.wait(ctx)
+	waited := time.Since(start)
+	cl.waited += waited
 	if err != nil {
 		return nil, err
 	}
-	if c.attemptTimeout <= 0 {
+	cl.attempts++
+	cl.sent(req, waited)
+	start = time.Now()
+	if timeout <= 0 {
 		resp, err := c.hc.Do(req)
+		cl.answered(resp, err, time.Since(start))
 		if err == nil {
 			c.gate.observe(resp, sent)
 		}
 		return resp, err
 	}
-	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	resp, err := c.hc.Do(req.WithContext(actx))
 	if err != nil {
 		cancel()
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			return nil, &attemptTimeoutError{c.attemptTimeout}
+			err = &attemptTimeoutError{timeout}
 		}
+		cl.answered(nil, err, time.Since(start))
 		return nil, err
 	}
+	cl.answered(resp, nil, time.Since(start))
 	c.gate.observe(resp, sent)
 	// The attempt's deadline must also cover reading the body, so it is
 	// released only when the body is closed.
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel, ctx: ctx, timeout: c.attemptTimeout}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel, ctx: ctx, timeout: timeout}
 	return resp, nil
 }
 
