@@ -89,9 +89,17 @@ func (o *callOptions) fail(err error) {
 }
 
 // callOptions resolves opts over the Client's settings. Without options it
-// allocates nothing, so that calls that use none pay nothing.
+// allocates nothing, so that calls that use none pay nothing: applying an
+// option moves the settings to the heap, so that is done apart.
 func (c *Client) callOptions(opts []CallOption) (callOptions, error) {
 	o := callOptions{maxRetries: c.maxRetries, attemptTimeout: c.attemptTimeout}
+	if len(opts) == 0 {
+		return o, nil
+	}
+	return applyCallOptions(o, opts)
+}
+
+func applyCallOptions(o callOptions, opts []CallOption) (callOptions, error) {
 	for _, opt := range opts {
 		if opt.apply != nil {
 			opt.apply(&o)
