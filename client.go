@@ -33,9 +33,8 @@ type Client struct {
 	userAgent string
 
 	// hc sends each attempt: the caller's client with the SDK's redirect
-	// rule. attempts wraps it for go-retryablehttp; see transport.go.
-	hc       *http.Client
-	attempts *http.Client
+	// rule. Each call wraps it for go-retryablehttp; see transport.go.
+	hc *http.Client
 
 	maxRetries     int
 	backoffMin     time.Duration
@@ -48,6 +47,7 @@ type Client struct {
 
 	pacer *pacer
 	log   *slog.Logger
+	hooks Hooks
 }
 
 // bearer builds the Authorization header value once and hides it in a
@@ -131,16 +131,12 @@ func NewClient(opts ...Option) (*Client, error) {
 		log:            cfg.logger,
 		prefetch:       cfg.prefetch,
 		walkBudget:     cfg.walkBudget,
+		hooks:          cfg.hooks,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.hc = withRedirectRule(cfg.httpClient)
-	c.attempts = &http.Client{
-		Transport: (*attemptTransport)(c),
-		// The caller's client has followed (or refused) redirects already.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 
 	adaptive := !cfg.limitSet
 	if cfg.adaptive != nil {

@@ -30,6 +30,7 @@ func apiErrorFrom(resp *http.Response, now time.Time) *APIError {
 	resp.Body.Close()
 	e := parseErrorBody(resp.StatusCode, body)
 	e.RequestID = clean(resp.Header.Get("X-Request-Id"), 200)
+	e.Header = resp.Header
 	if d, ok := retryAfter(resp.Header, now); ok {
 		e.RetryAfter = d
 	}

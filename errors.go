@@ -62,6 +62,14 @@ type APIError struct {
 	// RetryAfter is how long the server asked the client to wait, from
 	// the Retry-After header, when sent.
 	RetryAfter time.Duration
+	// Header holds the response's headers, for the ones the fields above
+	// do not cover (rate-limit headers, a gateway's trace id). It is nil
+	// when the Client refused to send because of a hold it would not
+	// wait out.
+	Header http.Header
+	// Attempts is how many requests the call sent before giving up: 1
+	// when the first was not retried, 0 when nothing was sent.
+	Attempts int
 }
 
 // Error returns a message a person can act on, such as

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	agents "github.com/agentsapi/agents-go"
 	"github.com/agentsapi/agents-go/internal/fakeapi"
 )
@@ -34,3 +36,11 @@ func newClient(t testing.TB, srv *fakeapi.Server, opts ...agents.Option) *agents
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// ignoreResponse and ignoreErrorDetails leave out of a comparison what
+// describes the exchange (headers with dates, attempt counts, waits) rather
+// than the page or error; response_test.go checks those.
+var (
+	ignoreResponse     = cmpopts.IgnoreFields(agents.SessionPage{}, "Response")
+	ignoreErrorDetails = cmpopts.IgnoreFields(agents.APIError{}, "Header", "Attempts")
+)

@@ -29,6 +29,7 @@ type config struct {
 	logger          *slog.Logger
 	prefetch        bool
 	walkBudget      time.Duration
+	hooks           Hooks
 }
 
 // Defaults, documented on the options that change them.

@@ -51,6 +51,7 @@ type pacer struct {
 type hold struct {
 	until time.Time
 	from  time.Time
+	said  time.Time // the server's time, which may be past the bounded until
 	by    *APIError // the 429 that set it
 	next  time.Time // while spreading: the next release
 }
@@ -259,11 +260,14 @@ func (p *pacer) refuse(ctx context.Context, at time.Time, held bool) error {
 	if !held {
 		return p.refusePace(ctx, d, "adaptive pacing")
 	}
-	if d <= p.maxWait && !pastDeadline(ctx, d) {
+	// A hold the server asked to last longer than the Client may wait
+	// fails at once, although the hold itself ends at its bound.
+	said := max(time.Until(p.hold.said), d)
+	if said <= p.maxWait && !pastDeadline(ctx, d) {
 		return nil
 	}
 	e := *p.hold.by
-	e.RetryAfter = d
+	e.RetryAfter = said
 	return &e
 }
 
@@ -289,11 +293,11 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 			a.quota, a.hasQuota = parseQuota(resp.Header, now)
 		}
 	}
-	var quiet time.Time
+	var quiet, said time.Time
 	if a.status == http.StatusTooManyRequests {
 		if d, ok := retryAfter(resp.Header, now); ok {
 			a.retryAfter = d
-			quiet = now.Add(min(d, maxHold))
+			quiet, said = now.Add(min(d, maxHold)), now.Add(d)
 		}
 	}
 
@@ -308,7 +312,7 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 			}
 			// The hold is set before pacing hears of the 429, so that
 			// requests let through meanwhile are sent after the hold.
-			p.hold = hold{until: quiet, from: now, by: &APIError{
+			p.hold = hold{until: quiet, from: now, said: said, by: &APIError{
 				StatusCode: http.StatusTooManyRequests,
 				Code:       codeRateLimited,
 				Message:    "the client is holding back until the server's Retry-After has passed",

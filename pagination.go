@@ -41,6 +41,15 @@ func (e *PageError) Unwrap() error { return e.Err }
 // params.PageKey and following each page's Metadata.PageKey until a page
 // has none. A Limit of 0 asks for 100 sessions a page, the maximum; params
 // is not modified. A page may hold no sessions and still not be the last.
+// The call options apply to every page request.
+//
+// With MaxItems set the walk stops once it has yielded MaxItems sessions,
+// and asks each page for no more than it still needs, so MaxItems 150
+// costs two requests (100 and 50). It therefore stops at a page boundary:
+// the last page's Metadata.PageKey resumes it exactly, no session twice
+// and none skipped, or is "" when the list has no more. (A server that
+// sends more than the limit asked has its extra sessions cut off, and a
+// resumed walk does not see them.)
 //
 // On a failure the iterator yields one (nil, err) and stops. Invalid input
 // fails before any request, as with [Client.ListSessions]; any other err
@@ -50,8 +59,8 @@ func (e *PageError) Unwrap() error { return e.Err }
 // 30 seconds by default, logging each resumption. Breaking out of the loop sends
 // no further request and leaves no goroutine behind. With [WithPrefetch]
 // the next page is fetched while the loop body runs.
-func (c *Client) SessionPages(ctx context.Context, agentKey string, params ListSessionsParams) iter.Seq2[*SessionPage, error] {
-	return func(yield func(*SessionPage, error) bool) {
+func (c *Client) SessionPages(ctx context.Context, agentKey string, params ListSessionsParams, opts ...CallOption) iter.Seq2[*SessionPage, error] {
+	pages := func(yield func(*SessionPage, error) bool) {
 		// The sequence may be ranged more than once, even at once: each
 		// run works on its own copy of params.
 		p := params
@@ -59,10 +68,15 @@ func (c *Client) SessionPages(ctx context.Context, agentKey string, params ListS
 			yield(nil, err)
 			return
 		}
+		o, err := c.callOptions(opts)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
 		if p.Limit == 0 {
 			p.Limit = maxLimit
 		}
-		w := &walk{c: c, agentKey: agentKey, params: p, seen: newKeySet()}
+		w := &walk{c: c, agentKey: agentKey, params: p, opts: o, left: p.MaxItems, seen: newKeySet()}
 		w.seen.add(p.PageKey)
 		if c.prefetch {
 			w.prefetched(ctx, yield)
@@ -70,14 +84,17 @@ func (c *Client) SessionPages(ctx context.Context, agentKey string, params ListS
 			w.sequential(ctx, yield)
 		}
 	}
+	return c.observePages(ctx, params.PageKey, pages)
 }
 
 // AllSessions walks every session of agentKey, once each, in server order,
-// fetching pages as [Client.SessionPages] does, with the same errors. On a
-// failure it yields one (Session{}, err) and stops.
-func (c *Client) AllSessions(ctx context.Context, agentKey string, params ListSessionsParams) iter.Seq2[Session, error] {
+// fetching pages as [Client.SessionPages] does, with the same errors and
+// the same MaxItems cap. On a failure it yields one (Session{}, err) and
+// stops. To resume a walk stopped by MaxItems, walk with SessionPages and
+// keep the last page's Metadata.PageKey.
+func (c *Client) AllSessions(ctx context.Context, agentKey string, params ListSessionsParams, opts ...CallOption) iter.Seq2[Session, error] {
 	return func(yield func(Session, error) bool) {
-		for page, err := range c.SessionPages(ctx, agentKey, params) {
+		for page, err := range c.SessionPages(ctx, agentKey, params, opts...) {
 			if err != nil {
 				yield(Session{}, err)
 				return
@@ -95,14 +112,10 @@ type walk struct {
 	c        *Client
 	agentKey string
 	params   ListSessionsParams
+	opts     callOptions
+	left     int // sessions still wanted, when params.MaxItems is set
 	seen     keySet
 	pages    int
-}
-
-func (w *walk) fetch(ctx context.Context, key string) (*SessionPage, error) {
-	p := w.params
-	p.PageKey = key
-	return w.c.fetch(ctx, w.c.pageURL(w.agentKey, p))
 }
 
 // next checks the key a page points to: "" ends the walk, a repeat is an
@@ -138,12 +151,15 @@ func (w *walk) run(ctx context.Context, yield func(*SessionPage, error) bool, fe
 			continue
 		}
 		out = outage{}
-		next, err := w.next(r.page)
-		if err != nil {
-			// The page is not yielded: resuming from its key reads it
-			// then, and nothing yielded here is yielded again.
-			yield(nil, &PageError{PageKey: r.key, Pages: w.pages, Err: err})
-			return
+		next := "" // MaxItems reached: this page is the last
+		if !w.take(r.page) {
+			var err error
+			if next, err = w.next(r.page); err != nil {
+				// The page is not yielded: resuming from its key reads it
+				// then, and nothing yielded here is yielded again.
+				yield(nil, &PageError{PageKey: r.key, Pages: w.pages, Err: err})
+				return
+			}
 		}
 		if next != "" {
 			pending = fetch(next)
@@ -167,7 +183,7 @@ type fetched struct {
 func (w *walk) sequential(ctx context.Context, yield func(*SessionPage, error) bool) {
 	w.run(ctx, yield, func(key string) func() fetched {
 		return func() fetched {
-			page, err := w.fetch(ctx, key)
+			page, err := w.c.fetch(ctx, w.url(key), w.opts)
 			return fetched{key, page, err}
 		}
 	})
@@ -185,8 +201,9 @@ func (w *walk) prefetched(ctx context.Context, yield func(*SessionPage, error) b
 	}()
 	w.run(ctx, yield, func(key string) func() fetched {
 		ch := make(chan fetched, 1)
+		u := w.url(key) // now: the limit depends on what the walk has taken
 		inflight.Go(func() {
-			page, err := w.fetch(ctx, key)
+			page, err := w.c.fetch(ctx, u, w.opts)
 			ch <- fetched{key, page, err}
 		})
 		return func() fetched { return <-ch }

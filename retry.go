@@ -22,14 +22,22 @@ import (
 type call struct {
 	c       *Client
 	ctx     context.Context
+	opts    callOptions
 	retries int           // retries scheduled so far
 	wait    time.Duration // the wait CheckRetry decided on, for Backoff
 	status  int           // of the attempt being retried, for the log
 	reqID   string
+	cause   error // of the attempt being retried, when it had no usable response
 	page    *SessionPage
+
+	attempts int           // attempts sent so far
+	waited   time.Duration // retry waits, holds and pacing so far
+	// hc sends the call's attempts through attemptTransport; it lives
+	// here so that a call costs no allocation for it.
+	hc http.Client
 }
 
-func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error) {
+func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*SessionPage, error) {
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("agents: building request: %w", err)
@@ -37,13 +45,21 @@ func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error)
 	req.Header.Set("Authorization", c.auth())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
+	for k, v := range o.header {
+		req.Header[k] = v
+	}
 
-	cl := &call{c: c, ctx: ctx}
+	cl := &call{c: c, ctx: ctx, opts: o}
+	cl.hc = http.Client{
+		Transport: (*attemptTransport)(cl),
+		// The caller's client has followed (or refused) redirects already.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	req.SetResponseHandler(cl.handle)
 	rc := &retryablehttp.Client{
-		HTTPClient:   c.attempts,
+		HTTPClient:   &cl.hc,
 		Logger:       nil, // logging is ours, through slog; see call.backoff
-		RetryMax:     c.maxRetries,
+		RetryMax:     o.maxRetries,
 		RetryWaitMin: c.backoffMin,
 		RetryWaitMax: c.backoffMax,
 		CheckRetry:   cl.checkRetry,
@@ -52,6 +68,10 @@ func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error)
 	}
 	resp, err := rc.Do(req)
 	if err != nil {
+		var apiErr *APIError
+		if errors.As(err, &apiErr) {
+			apiErr.Attempts = cl.attempts
+		}
 		if err == ctx.Err() {
 			// go-retryablehttp returns the bare context error when a
 			// wait is cancelled; give it the package's prefix.
@@ -60,6 +80,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error)
 		return nil, err
 	}
 	resp.Body.Close()
+	cl.page.Response = cl.info(resp)
 	return cl.page, nil
 }
 
@@ -104,11 +125,11 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 // error it has (for a response, handle turns it into an *APIError).
 func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
 	c := cl.c
-	if cl.retries >= c.maxRetries {
+	if cl.retries >= cl.opts.maxRetries {
 		return true, nil // go-retryablehttp stops here and calls giveUp
 	}
 	wait := backoff(c.backoffMin, c.backoffMax, cl.retries)
-	cl.status, cl.reqID = 0, ""
+	cl.status, cl.reqID, cl.cause = 0, "", err
 	if resp != nil {
 		cl.status, cl.reqID = resp.StatusCode, clean(resp.Header.Get("X-Request-Id"), 200)
 		if d, ok := retryAfter(resp.Header, time.Now()); ok {
@@ -143,6 +164,7 @@ func backoff(lo, hi time.Duration, n int) time.Duration {
 }
 
 func (cl *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
+	cl.retrying()
 	cl.c.log.LogAttrs(cl.ctx, slog.LevelDebug, "agents: retrying request",
 		slog.Int("attempt", cl.retries), // the attempt that failed, from 1
 		slog.Int("status", cl.status),

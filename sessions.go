@@ -27,6 +27,11 @@ type ListSessionsParams struct {
 	Limit   int    // 0 = server default (10); otherwise 1..100
 	PageKey string // "" = first page; otherwise a PageMetadata.PageKey
 	Enabled *bool  // nil = no filter
+	// MaxItems caps how many sessions are fetched; 0 = no cap. A walk
+	// stops after MaxItems sessions and asks its last page for no more
+	// than it still needs; ListSessions asks for at most MaxItems. See
+	// [Client.SessionPages] for resuming a walk it stopped.
+	MaxItems int
 }
 
 // PageMetadata describes where a page stands in the whole list.
@@ -41,22 +46,39 @@ type PageMetadata struct {
 type SessionPage struct {
 	Sessions []Session    `json:"sessions"`
 	Metadata PageMetadata `json:"metadata"`
+	// Response says how the page was fetched. It is not part of the
+	// API's JSON, and not encoded with the page.
+	Response ResponseInfo `json:"-"`
 }
 
 // maxLimit is the API's largest page size.
 const maxLimit = 100
 
 // ListSessions fetches one page of the sessions of the agent agentKey.
+// With MaxItems set it asks for at most MaxItems sessions (MaxItems itself
+// when Limit is 0 and MaxItems is below the server's default of 10) and
+// returns no more than that.
 //
 // Invalid input (an agentKey that does not match ^agt_[0-9a-zA-Z_-]+$, a
-// Limit outside 0..100) fails before anything is sent, with an error that
-// matches [ErrInvalidRequest]. A response the client gives up on is an
-// [*APIError]; see the package documentation for what is retried.
-func (c *Client) ListSessions(ctx context.Context, agentKey string, params ListSessionsParams) (*SessionPage, error) {
+// Limit outside 0..100, a negative MaxItems, a bad [CallOption]) fails
+// before anything is sent, with an error that matches [ErrInvalidRequest].
+// A response the client gives up on is an [*APIError]; see the package
+// documentation for what is retried.
+func (c *Client) ListSessions(ctx context.Context, agentKey string, params ListSessionsParams, opts ...CallOption) (*SessionPage, error) {
 	if err := validate(agentKey, params); err != nil {
 		return nil, err
 	}
-	return c.fetch(ctx, c.pageURL(agentKey, params))
+	o, err := c.callOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	params.Limit = capLimit(params.Limit, params.MaxItems)
+	page, err := c.fetch(ctx, c.pageURL(agentKey, params), o)
+	if err != nil {
+		return nil, err
+	}
+	keep(page, params.MaxItems)
+	return page, nil
 }
 
 func validate(agentKey string, params ListSessionsParams) error {
@@ -65,6 +87,9 @@ func validate(agentKey string, params ListSessionsParams) error {
 	}
 	if params.Limit < 0 || params.Limit > maxLimit {
 		return invalidf("limit %d is outside 0..%d", params.Limit, maxLimit)
+	}
+	if params.MaxItems < 0 {
+		return invalidf("MaxItems %d is negative; 0 means no cap", params.MaxItems)
 	}
 	return nil
 }

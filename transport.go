@@ -12,41 +12,53 @@ import (
 )
 
 // attemptTransport is the RoundTripper go-retryablehttp's client sends
-// through: it runs each attempt past the Client's gate (shared pause,
-// pacing), bounds it with the attempt timeout, and sends it with the
-// caller's *http.Client.
+// one call's attempts through: it runs each attempt past the Client's gate
+// (shared pause, pacing), bounds it with the call's attempt timeout, sends
+// it with the caller's *http.Client, and keeps the call's count of
+// attempts and time waited.
 //
 // go-retryablehttp calls CloseIdleConnections on its HTTP client when it
 // gives up or a context is cancelled. Passing the caller's client to it
 // would empty the connection pool under every other goroutine; this type
 // deliberately has no CloseIdleConnections, so those calls do nothing.
-type attemptTransport Client
+type attemptTransport call
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	c := (*Client)(t)
+	cl := (*call)(t)
+	c, timeout := cl.c, cl.opts.attemptTimeout
 	ctx := req.Context()
+	start := time.Now()
 	tk, err := c.pacer.wait(ctx)
+	waited := time.Since(start)
+	cl.waited += waited
 	if err != nil {
 		return nil, &ownError{err}
 	}
-	actx, cancel := ctx, context.CancelFunc(func() {})
-	if c.attemptTimeout > 0 {
-		actx, cancel = context.WithTimeoutCause(ctx, c.attemptTimeout, errAttemptTimeout)
+	cl.attempts++
+	cl.sent(req, waited)
+	actx, cancel := ctx, context.CancelFunc(noop)
+	if timeout > 0 {
+		actx, cancel = context.WithTimeoutCause(ctx, timeout, errAttemptTimeout)
 	}
+	start = time.Now()
 	resp, err := c.hc.Do(req.WithContext(actx))
 	c.pacer.done(tk, resp)
 	if err != nil {
 		cancel()
-		if terr := c.timedOut(ctx, actx, err); terr != nil {
-			return nil, &ownError{terr}
+		if terr := c.timedOut(ctx, actx, err, timeout); terr != nil {
+			err = &ownError{terr}
 		}
+		cl.answered(nil, err, time.Since(start))
 		return nil, err
 	}
+	cl.answered(resp, nil, time.Since(start))
 	// The attempt's deadline must also cover reading the body, so it is
 	// released only when the body is closed.
-	resp.Body = &attemptBody{ReadCloser: resp.Body, c: c, ctx: ctx, actx: actx, cancel: cancel}
+	resp.Body = &attemptBody{ReadCloser: resp.Body, c: c, ctx: ctx, actx: actx, cancel: cancel, timeout: timeout}
 	return resp, nil
 }
+
+func noop() {}
 
 // ownError marks an error that RoundTrip made itself (a refusal from the
 // gate, a timeout) rather than got from the caller's client, so that tidy
@@ -65,12 +77,12 @@ var errAttemptTimeout = errors.New("agents: attempt timeout")
 // or the Timeout of the caller's *http.Client, both of which are retried
 // like a dropped connection. It returns nil when neither did: when the
 // call's context ended, its error is the caller's to see as it is.
-func (c *Client) timedOut(ctx, actx context.Context, err error) error {
+func (c *Client) timedOut(ctx, actx context.Context, err error, timeout time.Duration) error {
 	if ctx.Err() != nil {
 		return nil
 	}
 	if context.Cause(actx) == errAttemptTimeout {
-		return &attemptTimeoutError{d: c.attemptTimeout}
+		return &attemptTimeoutError{d: timeout}
 	}
 	var ne net.Error
 	if c.hc.Timeout > 0 && errors.As(err, &ne) && ne.Timeout() {
@@ -107,12 +119,13 @@ type attemptBody struct {
 	c         *Client
 	ctx, actx context.Context // the call's, and the attempt's within it
 	cancel    context.CancelFunc
+	timeout   time.Duration // the attempt's WithAttemptTimeout or WithCallAttemptTimeout
 }
 
 func (b *attemptBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil && err != io.EOF {
-		if terr := b.c.timedOut(b.ctx, b.actx, err); terr != nil {
+		if terr := b.c.timedOut(b.ctx, b.actx, err, b.timeout); terr != nil {
 			err = terr
 		}
 	}

@@ -1,7 +1,10 @@
 // Command list-sessions prints one page of an agent's sessions as a table,
-// or as JSON with -json.
+// or as JSON with -json. With -max N it walks pages until it has N
+// sessions, asking the last page for only what it still needs; -v prints
+// how each page was fetched (request id, attempts, time waited) on stderr.
 //
 //	go run ./list-sessions -agent agt_customer_support -limit 2
+//	go run ./list-sessions -agent agt_sales_assistant -max 150 -v
 package main
 
 import (
@@ -24,23 +27,27 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, out io.Writer) error {
+// run writes the page to out and, with -v, how each page was fetched to
+// diag, so that -json output stays valid JSON.
+func run(args []string, out, diag io.Writer) error {
 	fs := flag.NewFlagSet("list-sessions", flag.ContinueOnError)
 	agent := fs.String("agent", "agt_customer_support", "agent key")
 	limit := fs.Int("limit", 0, "page size, 1..100 (0: the server's default)")
 	enabled := fs.String("enabled", "", `only sessions with enabled "true" or "false" (default: all)`)
 	pageKey := fs.String("page-key", "", "page key from a previous page")
 	asJSON := fs.Bool("json", false, "print the page as JSON")
+	maxItems := fs.Int("max", 0, "walk pages until this many sessions (0: print one page)")
+	verbose := fs.Bool("v", false, "print each page's request id, attempts and time waited on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	params := agents.ListSessionsParams{Limit: *limit, PageKey: *pageKey}
+	params := agents.ListSessionsParams{Limit: *limit, PageKey: *pageKey, MaxItems: *maxItems}
 	if *enabled != "" {
 		b, err := strconv.ParseBool(*enabled)
 		if err != nil {
@@ -59,7 +66,13 @@ func run(args []string, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 
-	page, err := client.ListSessions(ctx, *agent, params)
+	page, err := fetch(ctx, client, *agent, params, func(n int, p *agents.SessionPage) {
+		if *verbose {
+			r := p.Response
+			fmt.Fprintf(diag, "page %d: %d sessions, request %s, %d attempt(s), waited %v\n",
+				n, len(p.Sessions), r.RequestID, r.Attempts, r.Waited.Round(time.Millisecond))
+		}
+	})
 	if errors.Is(err, agents.ErrAgentNotFound) {
 		return fmt.Errorf("no agent %q: check the key (%w)", *agent, err)
 	}
@@ -73,6 +86,32 @@ func run(args []string, out io.Writer) error {
 	}
 	printTable(out, page)
 	return nil
+}
+
+// fetch returns one page, or with MaxItems set, the pages of a walk that
+// stops after MaxItems sessions, merged into one whose PageKey resumes
+// the walk. seen hears of each page as it comes.
+func fetch(ctx context.Context, client *agents.Client, agent string, params agents.ListSessionsParams, seen func(int, *agents.SessionPage)) (*agents.SessionPage, error) {
+	if params.MaxItems == 0 {
+		page, err := client.ListSessions(ctx, agent, params)
+		if err == nil {
+			seen(1, page)
+		}
+		return page, err
+	}
+	all := &agents.SessionPage{}
+	n := 0
+	for page, err := range client.SessionPages(ctx, agent, params) {
+		if err != nil {
+			return nil, err
+		}
+		n++
+		seen(n, page)
+		all.Sessions = append(all.Sessions, page.Sessions...)
+		all.Metadata = page.Metadata
+		all.Response = page.Response
+	}
+	return all, nil
 }
 
 func printTable(out io.Writer, page *agents.SessionPage) {

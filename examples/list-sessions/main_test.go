@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -8,7 +10,7 @@ import (
 func TestRunAgainstEmbeddedServer(t *testing.T) {
 	t.Setenv("AGENTS_BASE_URL", "")
 	var out strings.Builder
-	if err := run([]string{"-limit", "2"}, &out); err != nil {
+	if err := run([]string{"-limit", "2"}, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	got := out.String()
@@ -22,7 +24,7 @@ func TestRunAgainstEmbeddedServer(t *testing.T) {
 func TestRunJSONAndFilter(t *testing.T) {
 	t.Setenv("AGENTS_BASE_URL", "")
 	var out strings.Builder
-	if err := run([]string{"-json", "-enabled", "false"}, &out); err != nil {
+	if err := run([]string{"-json", "-enabled", "false"}, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if got := out.String(); !strings.Contains(got, `"id": "ase_customer_support_003"`) || strings.Contains(got, "_001") {
@@ -32,8 +34,31 @@ func TestRunJSONAndFilter(t *testing.T) {
 
 func TestRunUnknownAgent(t *testing.T) {
 	t.Setenv("AGENTS_BASE_URL", "")
-	err := run([]string{"-agent", "agt_nobody"}, new(strings.Builder))
+	err := run([]string{"-agent", "agt_nobody"}, new(strings.Builder), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), `no agent "agt_nobody"`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRunMaxWalksAndVerbose(t *testing.T) {
+	t.Setenv("AGENTS_BASE_URL", "")
+	var out, diag strings.Builder
+	if err := run([]string{"-agent", "agt_sales_assistant", "-max", "150", "-v"}, &out, &diag); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{"ase_sales_assistant_0000000", "ase_sales_assistant_0000149", "150 of 250 sessions", "-page-key "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "ase_sales_assistant_0000150") {
+		t.Errorf("output goes past -max 150:\n%s", got)
+	}
+	// The wait is whatever the machine took; the rest is fixed.
+	want := regexp.MustCompile(`^page 1: 100 sessions, request req_000001, 1 attempt\(s\), waited \S+\n` +
+		`page 2: 50 sessions, request req_000002, 1 attempt\(s\), waited \S+\n$`)
+	if got := diag.String(); !want.MatchString(got) {
+		t.Errorf("-v printed\n%s\nwant it to match %s", got, want)
 	}
 }
