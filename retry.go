@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,6 +28,12 @@ type call struct {
 	status  int           // of the attempt being retried, for the log
 	reqID   string
 	page    *SessionPage
+
+	// For the error when the context ends: what was tried, where, and
+	// for how long, which "context deadline exceeded" alone does not say.
+	attempts int
+	host     string
+	start    time.Time
 }
 
 func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error) {
@@ -38,7 +45,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 
-	cl := &call{c: c, ctx: ctx}
+	cl := &call{c: c, ctx: ctx, host: req.URL.Host, start: time.Now()}
 	req.SetResponseHandler(cl.handle)
 	rc := &retryablehttp.Client{
 		HTTPClient:   c.attempts,
@@ -55,7 +62,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string) (*SessionPage, error)
 		if err == ctx.Err() {
 			// go-retryablehttp returns the bare context error when a
 			// wait is cancelled; give it the package's prefix.
-			return nil, fmt.Errorf("agents: %w", context.Cause(ctx))
+			return nil, cl.ctxErr()
 		}
 		return nil, err
 	}
@@ -80,8 +87,9 @@ func (cl *call) handle(resp *http.Response) error {
 }
 
 func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	cl.attempts++
 	if ctx.Err() != nil {
-		return false, fmt.Errorf("agents: %w", context.Cause(ctx))
+		return false, cl.ctxErr()
 	}
 	if err != nil {
 		if !retryable(err) {
@@ -123,6 +131,18 @@ func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
 	cl.wait = wait
 	cl.retries++
 	return true, nil
+}
+
+// ctxErr is the error of a call whose context ended: the context's cause,
+// with the attempts made, the host and the time spent, so that a hung
+// server is told apart from a slow one or a wrong base URL.
+func (cl *call) ctxErr() error {
+	plural := "s"
+	if cl.attempts == 1 {
+		plural = ""
+	}
+	return fmt.Errorf("agents: %w after %d attempt%s to %s in %v", context.Cause(cl.ctx),
+		cl.attempts, plural, cl.host, time.Since(cl.start).Round(time.Millisecond))
 }
 
 // backoff is exponential with "equal jitter": the n-th retry (from 0)
@@ -189,7 +209,8 @@ func retryable(err error) bool {
 	case errors.As(err, &readErr), errors.As(err, &timeoutErr):
 		return true
 	case errors.As(err, &apiErr), errors.As(err, &decErr), errors.As(err, &paceErr),
-		errors.Is(err, errTooLarge), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, errTooLarge), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		unknownHost(err):
 		return false
 	}
 	// The policy looks one *url.Error deep; the caller's client's error
@@ -202,6 +223,14 @@ func retryable(err error) bool {
 	}
 	retry, _ := retryablehttp.DefaultRetryPolicy(context.Background(), nil, err)
 	return retry
+}
+
+// unknownHost reports a host name the resolver says does not exist: a
+// typo in the base URL, which a few seconds of retries will not fix. A
+// resolver that timed out or failed for the moment is retried.
+func unknownHost(err error) bool {
+	var dnsErr *net.DNSError
+	return errors.As(err, &dnsErr) && dnsErr.IsNotFound
 }
 
 // tidy unwraps the *url.Error that the attempts client puts around the
