@@ -20,24 +20,34 @@ import (
 	"time"
 
 	agents "github.com/agentsapi/agents-go"
+	"github.com/agentsapi/agents-go/agentstest"
 	"github.com/agentsapi/agents-go/examples/internal/demo"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, demo.ErrUsage) {
+			os.Exit(2)
+		}
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, out io.Writer) error {
+// prepareFake sets up the embedded fake API; nil serves it as seeded.
+// Tests replace it to script faults.
+var prepareFake func(*agentstest.Server)
+
+func run(args []string, out, stderr io.Writer) error {
 	fs := flag.NewFlagSet("list-sessions", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	agent := fs.String("agent", "agt_customer_support", "agent key")
 	limit := fs.Int("limit", 0, "page size, 1..100 (0: the server's default)")
 	enabled := fs.String("enabled", "", `only sessions with enabled "true" or "false" (default: all)`)
 	pageKey := fs.String("page-key", "", "page key from a previous page")
 	asJSON := fs.Bool("json", false, "print the page as JSON")
-	if err := fs.Parse(args); err != nil {
+	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the page, retries included")
+	if help, err := demo.Parse(fs, args, prepareFake); help || err != nil {
 		return err
 	}
 	params := agents.ListSessionsParams{Limit: *limit, PageKey: *pageKey}
@@ -49,19 +59,23 @@ func run(args []string, out io.Writer) error {
 		params.Enabled = &b
 	}
 
-	client, done, err := demo.Client(nil)
+	client, done, err := demo.Client(prepareFake)
 	if err != nil {
 		return err
 	}
 	defer done()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
 	page, err := client.ListSessions(ctx, *agent, params)
-	if errors.Is(err, agents.ErrAgentNotFound) {
-		return fmt.Errorf("no agent %q: check the key (%w)", *agent, err)
+	switch {
+	case errors.Is(err, agents.ErrAgentNotFound):
+		return fmt.Errorf("no agent %q: check -agent\n  %w", *agent, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		// The SDK's error says how many attempts went to which host.
+		return fmt.Errorf("no page within -timeout %v: is the base URL right and the API up?\n  %w", *timeout, err)
 	}
 	if err != nil {
 		return err

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"io"
 	"strings"
 	"testing"
+
+	"github.com/agentsapi/agents-go/agentstest"
 )
 
 func TestRunAgainstEmbeddedServer(t *testing.T) {
 	t.Setenv("AGENTS_BASE_URL", "")
 	var out strings.Builder
-	if err := run([]string{"-limit", "2"}, &out); err != nil {
+	if err := run([]string{"-limit", "2"}, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	got := out.String()
@@ -22,7 +27,7 @@ func TestRunAgainstEmbeddedServer(t *testing.T) {
 func TestRunJSONAndFilter(t *testing.T) {
 	t.Setenv("AGENTS_BASE_URL", "")
 	var out strings.Builder
-	if err := run([]string{"-json", "-enabled", "false"}, &out); err != nil {
+	if err := run([]string{"-json", "-enabled", "false"}, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if got := out.String(); !strings.Contains(got, `"id": "ase_customer_support_003"`) || strings.Contains(got, "_001") {
@@ -32,8 +37,43 @@ func TestRunJSONAndFilter(t *testing.T) {
 
 func TestRunUnknownAgent(t *testing.T) {
 	t.Setenv("AGENTS_BASE_URL", "")
-	err := run([]string{"-agent", "agt_nobody"}, new(strings.Builder))
+	err := run([]string{"-agent", "agt_nobody"}, new(strings.Builder), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), `no agent "agt_nobody"`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestRunHungServer: the message says how long it waited, how many
+// attempts went where, and what to check.
+func TestRunHungServer(t *testing.T) {
+	t.Setenv("AGENTS_BASE_URL", "")
+	var host string
+	prepareFake = func(s *agentstest.Server) {
+		host = strings.TrimPrefix(strings.TrimSuffix(s.URL, "/api"), "http://")
+		s.Script(agentstest.Hang())
+	}
+	t.Cleanup(func() { prepareFake = nil })
+	err := run([]string{"-timeout", "200ms"}, new(strings.Builder), io.Discard)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want a deadline", err)
+	}
+	for _, want := range []string{"no page within -timeout 200ms", "after 1 attempt to " + host + " in "} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v\nwant it to say %q", err, want)
+		}
+	}
+}
+
+// TestHelp: -h exits 0 (run returns nil) and lists the fake's agents.
+func TestHelp(t *testing.T) {
+	t.Setenv("AGENTS_BASE_URL", "")
+	var out strings.Builder
+	if err := run([]string{"-h"}, io.Discard, &out); err != nil {
+		t.Fatalf("-h: %v", err)
+	}
+	for _, want := range []string{"-page-key", "agt_customer_support", "127 sessions", "agt_restricted"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, out.String())
+		}
 	}
 }
