@@ -163,7 +163,7 @@ func (c *Client) String() string {
 func (c *Client) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
 
 func parseBaseURL(raw string) (string, error) {
-	const hint = "set AGENTS_BASE_URL or use WithBaseURL, e.g. https://api.example.com"
+	const hint = "set AGENTS_BASE_URL or use WithBaseURL: the API's base URL for your deployment, without /v2, such as https://api.agents.example.com"
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return "", errors.New("agents: no base URL: " + hint)

@@ -36,8 +36,8 @@ func ExampleClient_ListSessions() {
 	fmt.Println("total:", page.Metadata.TotalCount, "more:", page.Metadata.PageKey != "")
 	// Output:
 	// ase_customer_support_001 high 2024-01-15
-	// ase_customer_support_002 normal 2024-01-15
-	// total: 3 more: true
+	// ase_customer_support_002 medium 2024-01-15
+	// total: 127 more: true
 }
 
 func ExampleClient_AllSessions() {

@@ -51,10 +51,14 @@ func WithAPIKey(key string) Option {
 	return func(c *config) { c.apiKey = &key }
 }
 
-// WithBaseURL sets the API's base URL, such as "https://api.example.com" or
-// "https://gateway.example.com/agents-api"; a path is kept and a trailing
-// slash makes no difference. The default is the AGENTS_BASE_URL environment
-// variable. Plain http:// is accepted only for loopback hosts.
+// WithBaseURL sets the API's base URL for your deployment, without the
+// /v2 the SDK adds itself: such as "https://api.agents.example.com", or
+// "https://gateway.example.com/agents-api" behind a gateway; a path is
+// kept and a trailing slash makes no difference. The default is the
+// AGENTS_BASE_URL environment variable. There is no built-in default
+// because each deployment has its own address, and guessing one would
+// send the API key to a host you did not choose. Plain http:// is
+// accepted only for loopback hosts.
 func WithBaseURL(rawURL string) Option {
 	return func(c *config) { c.baseURL = &rawURL }
 }

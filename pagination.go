@@ -31,8 +31,14 @@ type PageError struct {
 	Err   error
 }
 
+// Error names the page key, not how to use it: the message may reach the
+// user of a program, for whom Go field names mean nothing, and resuming
+// is no cure for every error (a 404 or 401 stays one).
 func (e *PageError) Error() string {
-	return fmt.Sprintf("%v (after %d pages; resume with PageKey %.120q)", e.Err, e.Pages, e.PageKey)
+	if e.PageKey == "" {
+		return fmt.Sprintf("%v; the walk stopped at its first page", e.Err)
+	}
+	return fmt.Sprintf("%v; the walk stopped after %d pages, at page key %.120q", e.Err, e.Pages, e.PageKey)
 }
 
 func (e *PageError) Unwrap() error { return e.Err }

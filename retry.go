@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -35,6 +36,10 @@ type call struct {
 	// hc sends the call's attempts through attemptTransport; it lives
 	// here so that a call costs no allocation for it.
 	hc http.Client
+	// For the error when the context ends: what was tried, where, and
+	// for how long, which "context deadline exceeded" alone does not say.
+	host  string
+	start time.Time
 }
 
 func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*SessionPage, error) {
@@ -49,7 +54,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*Sess
 		req.Header[k] = v
 	}
 
-	cl := &call{c: c, ctx: ctx, opts: o}
+	cl := &call{c: c, ctx: ctx, opts: o, host: req.URL.Host, start: time.Now()}
 	cl.hc = http.Client{
 		Transport: (*attemptTransport)(cl),
 		// The caller's client has followed (or refused) redirects already.
@@ -75,7 +80,7 @@ func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*Sess
 		if err == ctx.Err() {
 			// go-retryablehttp returns the bare context error when a
 			// wait is cancelled; give it the package's prefix.
-			return nil, fmt.Errorf("agents: %w", context.Cause(ctx))
+			return nil, cl.ctxErr()
 		}
 		return nil, err
 	}
@@ -103,7 +108,7 @@ func (cl *call) handle(resp *http.Response) error {
 
 func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
-		return false, fmt.Errorf("agents: %w", context.Cause(ctx))
+		return false, cl.ctxErr()
 	}
 	if err != nil {
 		if !retryable(err) {
@@ -145,6 +150,18 @@ func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
 	cl.wait = wait
 	cl.retries++
 	return true, nil
+}
+
+// ctxErr is the error of a call whose context ended: the context's cause,
+// with the attempts made, the host and the time spent, so that a hung
+// server is told apart from a slow one or a wrong base URL.
+func (cl *call) ctxErr() error {
+	plural := "s"
+	if cl.attempts == 1 {
+		plural = ""
+	}
+	return fmt.Errorf("agents: %w after %d attempt%s to %s in %v", context.Cause(cl.ctx),
+		cl.attempts, plural, cl.host, time.Since(cl.start).Round(time.Millisecond))
 }
 
 // backoff is exponential with jitter: the n-th retry (from 0) waits a
@@ -216,7 +233,8 @@ func retryable(err error) bool {
 	case errors.As(err, &readErr), errors.As(err, &timeoutErr):
 		return true
 	case errors.As(err, &apiErr), errors.As(err, &decErr), errors.As(err, &paceErr),
-		errors.Is(err, errTooLarge), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, errTooLarge), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		unknownHost(err):
 		return false
 	}
 	// The policy looks one *url.Error deep; the caller's client's error
@@ -229,6 +247,14 @@ func retryable(err error) bool {
 	}
 	retry, _ := retryablehttp.DefaultRetryPolicy(context.Background(), nil, err)
 	return retry
+}
+
+// unknownHost reports a host name the resolver says does not exist: a
+// typo in the base URL, which a few seconds of retries will not fix. A
+// resolver that timed out or failed for the moment is retried.
+func unknownHost(err error) bool {
+	var dnsErr *net.DNSError
+	return errors.As(err, &dnsErr) && dnsErr.IsNotFound
 }
 
 // tidy takes the SDK's own errors (from the gate, a timeout) out of the

@@ -19,29 +19,45 @@ import (
 func TestListSessionsDocsPage(t *testing.T) {
 	t.Parallel()
 	srv, c := setup(t, agents.WithUserAgent("dashboard/2.1"))
-	got, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{Limit: 2})
+	got, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{Limit: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The documentation's example response, field for field.
 	want := &agents.SessionPage{
 		Sessions: []agents.Session{
 			{
 				ID: "ase_customer_support_001", AgentKey: "agt_customer_support",
 				Description: "Customer support session for billing inquiry",
-				Metadata:    map[string]string{"customer_id": "customer_12345", "priority": "high"},
-				Enabled:     true, CreatedAt: time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC),
+				Metadata: map[string]string{
+					"customer_id": "customer_12345", "priority": "high",
+					"channel": "web_chat", "issue_category": "billing",
+				},
+				Enabled: true, CreatedAt: time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC),
 			},
 			{
 				ID: "ase_customer_support_002", AgentKey: "agt_customer_support",
-				Description: "Customer support session for a refund request",
-				Metadata:    map[string]string{"customer_id": "customer_67890", "priority": "normal"},
-				Enabled:     true, CreatedAt: time.Date(2024, 1, 15, 11, 5, 0, 0, time.UTC),
+				Description: "Technical support session for software configuration",
+				Metadata: map[string]string{
+					"customer_id": "customer_67890", "priority": "medium",
+					"channel": "email", "issue_category": "technical",
+				},
+				Enabled: true, CreatedAt: time.Date(2024, 1, 15, 11, 45, 0, 0, time.UTC),
+			},
+			{
+				ID: "ase_customer_support_003", AgentKey: "agt_customer_support",
+				Description: "Product inquiry session for enterprise features",
+				Metadata: map[string]string{
+					"customer_id": "customer_54321", "priority": "low",
+					"channel": "phone", "issue_category": "product_inquiry",
+				},
+				Enabled: false, CreatedAt: time.Date(2024, 1, 15, 9, 15, 0, 0, time.UTC),
 			},
 		},
 		Metadata: agents.PageMetadata{
 			// The documentation's own example token.
 			PageKey:    "eyJzZXNzaW9uX2lkIjoiYXNlX2N1c3RvbWVyX3N1cHBvcnRfMDAzIn0=",
-			TotalCount: 3,
+			TotalCount: 127,
 		},
 	}
 	if diff := cmp.Diff(want, got, ignoreResponse); diff != "" {
@@ -60,12 +76,12 @@ func TestListSessionsDocsPage(t *testing.T) {
 		}
 	}
 
-	last, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{Limit: 2, PageKey: got.Metadata.PageKey})
+	next, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{Limit: 2, PageKey: got.Metadata.PageKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(last.Sessions) != 1 || last.Sessions[0].ID != "ase_customer_support_003" || last.Metadata.PageKey != "" {
-		t.Errorf("second page = %+v, want session 003 and no page key", last)
+	if len(next.Sessions) != 2 || next.Sessions[0].ID != "ase_customer_support_004" || next.Metadata.PageKey == "" {
+		t.Errorf("second page = %+v, want sessions from 004 on and a page key", next)
 	}
 }
 

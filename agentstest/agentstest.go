@@ -11,8 +11,8 @@
 // request the server received.
 //
 // A new Server holds [DefaultKey], which may read every agent except
-// [RestrictedAgent], and three agents: agt_customer_support with the three
-// sessions of the API documentation, agt_sales_assistant with 250
+// [RestrictedAgent], and three agents: agt_customer_support with 127
+// sessions, the first three those of the API documentation's example, agt_sales_assistant with 250
 // generated sessions, and agt_empty with none.
 package agentstest
 
@@ -189,6 +189,7 @@ func (s *Server) KeepLog(on bool) { s.srv.KeepLog(on) }
 // Stats returns what the server has answered so far.
 func (s *Server) Stats() Stats { return Stats(s.srv.Stats()) }
 
-// Cursor returns the page key of the page that starts at the session with
-// the given id, as the server makes them.
+// Cursor returns the page key of the page that follows the session with
+// the given id, as the server makes them: like the real API's, it names
+// the last session of the page it came with.
 func Cursor(sessionID string) string { return fakeapi.EncodeCursor(sessionID) }

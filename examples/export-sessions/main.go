@@ -1,23 +1,26 @@
 // Command export-sessions writes every session of an agent to a file, as
-// JSON lines or CSV, with a progress bar on stderr. Ctrl-C stops it
-// cleanly: what was written is kept, and it prints the page key to give
-// -resume to carry on where it stopped.
+// JSON lines or CSV, with a progress bar on stderr when stderr is a
+// terminal.
+//
+// An existing export is never damaged: a new one is written to a
+// temporary file beside it and renamed into place only once complete. If
+// the export is interrupted (Ctrl-C) or the API fails in a way that may
+// pass, what was written is kept in <file>.partial and the program prints
+// the command that carries on from there:
 //
 //	go run ./export-sessions -agent agt_sales_assistant -o sessions.jsonl
 //	go run ./export-sessions -agent agt_sales_assistant -o sessions.jsonl -resume <key>
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,26 +33,42 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		if errors.Is(err, demo.ErrUsage) {
+			os.Exit(2)
+		}
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
+// prepareFake sets up the embedded fake API. It is slowed down a little
+// so that the progress bar (and Ctrl-C) can be seen; tests replace it.
+var prepareFake = func(s *agentstest.Server) {
+	s.AddGeneratedAgent("agt_sales_assistant", 5000)
+	s.SetRateLimit(20, 1, "1")
+}
+
 type options struct {
 	agent, out, format, resume string
 	limit                      int
+	retryFor                   time.Duration
 }
 
-func run(ctx context.Context, args []string, progress io.Writer) error {
+func run(ctx context.Context, args []string, stderr io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet("export-sessions", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	fs.StringVar(&o.agent, "agent", "agt_sales_assistant", "agent key")
-	fs.StringVar(&o.out, "o", "sessions.jsonl", "output file; appended to with -resume")
+	fs.StringVar(&o.out, "o", "sessions.jsonl", "output file; replaced only once the export is complete")
 	fs.StringVar(&o.format, "format", "", `"jsonl" or "csv" (default: from the file name)`)
-	fs.StringVar(&o.resume, "resume", "", "page key printed by an interrupted export")
-	fs.IntVar(&o.limit, "limit", 0, "page size (0: 100, the maximum)")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&o.resume, "resume", "", "page key printed by an interrupted export: carries on in <file>.partial")
+	fs.IntVar(&o.limit, "limit", 0, "page size, 1..100 (0: 100, the maximum)")
+	fs.DurationVar(&o.retryFor, "retry-for", 30*time.Second, "how long to keep retrying a page through an outage before stopping with a -resume key")
+	if help, err := demo.Parse(fs, args, prepareFake); help || err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags go before it; see -h)", fs.Arg(0))
 	}
 	if o.format == "" {
 		o.format = "jsonl"
@@ -60,125 +79,85 @@ func run(ctx context.Context, args []string, progress io.Writer) error {
 	if o.format != "jsonl" && o.format != "csv" {
 		return fmt.Errorf("-format: want jsonl or csv, got %q", o.format)
 	}
+	if o.limit < 0 || o.limit > 100 {
+		return fmt.Errorf("-limit: want 1..100 (or 0 for 100), got %d", o.limit)
+	}
 
-	// The embedded server is slowed down a little so that the progress
-	// bar (and Ctrl-C) can be seen.
-	client, done, err := demo.Client(func(s *agentstest.Server) {
-		s.AddGeneratedAgent("agt_sales_assistant", 5000)
-		s.SetRateLimit(20, 1, "1")
-	})
+	client, done, err := demo.Client(prepareFake, agents.WithWalkRetryBudget(o.retryFor))
 	if err != nil {
 		return err
 	}
 	defer done()
 
-	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	if o.resume != "" {
-		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	}
-	f, err := os.OpenFile(o.out, flags, 0o644)
+	out, err := openOutput(o.out, o.format, o.resume != "")
 	if err != nil {
 		return err
 	}
-	w := newWriter(f, o.format, o.resume == "")
-	n, key, walkErr := export(ctx, client, o, w, progress)
-	if err := w.close(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	fmt.Fprintln(progress)
-	var pe *agents.PageError
-	switch {
-	case walkErr == nil:
-		fmt.Fprintf(progress, "wrote %d sessions to %s\n", n, o.out)
-		return nil
-	case errors.As(walkErr, &pe) && errors.Is(walkErr, context.Canceled):
-		fmt.Fprintf(progress, "interrupted after %d sessions, all written to %s; to carry on:\n  go run ./export-sessions -agent %s -o %s -resume %s\n", n, o.out, o.agent, o.out, pe.PageKey)
-		return nil
-	default:
-		if key != "" {
-			fmt.Fprintf(progress, "stopped after %d sessions; resume with -resume %s\n", n, key)
+	bar := newProgress(stderr, out.kept)
+	n, key, walkErr := export(ctx, client, o, out, bar)
+	bar.stop()
+	if walkErr == nil {
+		if err := out.commit(); err != nil {
+			return err
 		}
-		return walkErr
+		fmt.Fprintf(stderr, "wrote %d sessions to %s", out.kept+n, o.out)
+		if out.kept > 0 {
+			fmt.Fprintf(stderr, " (%d kept from before, %d fetched now)", out.kept, n)
+		}
+		fmt.Fprintln(stderr)
+		return nil
 	}
+
+	total := out.kept + n
+	if total == 0 && key == "" || !resumable(walkErr) {
+		// Nothing a resume could add: leave the files as they were.
+		if err := out.discard(); err != nil {
+			return err
+		}
+		return explain(walkErr, o, out)
+	}
+	if err := out.keep(); err != nil {
+		return err
+	}
+	untouched := ""
+	if _, err := os.Stat(o.out); err == nil {
+		untouched = fmt.Sprintf(" (%s is untouched)", o.out)
+	}
+	carryOn := fmt.Sprintf("%d sessions are kept in %s%s; to carry on:\n  go run ./export-sessions -agent %s -o %s -resume %s",
+		total, out.partial, untouched, o.agent, o.out, key)
+	if errors.Is(walkErr, context.Canceled) {
+		fmt.Fprintln(stderr, "interrupted; "+carryOn)
+		return nil
+	}
+	return fmt.Errorf("%w\n%s", cause(walkErr), carryOn)
 }
 
-// export walks the agent's pages, writing each whole page before asking
-// for the next, so that a page key printed on interruption is always
-// exactly where the file ends.
-func export(ctx context.Context, client *agents.Client, o options, w *writer, progress io.Writer) (int, string, error) {
-	params := agents.ListSessionsParams{Limit: o.limit, PageKey: o.resume}
-	n := 0
-	start := time.Now()
-	for page, err := range client.SessionPages(ctx, o.agent, params) {
+// export walks the agent's pages from o.resume, writing each whole page
+// before asking for the next, so that the key it returns is always exactly
+// where the output ends. n counts the sessions written by this run.
+func export(ctx context.Context, client *agents.Client, o options, out *output, bar *progress) (n int, key string, err error) {
+	key = o.resume
+	var buf bytes.Buffer
+	w := newWriter(&buf, o.format)
+	for page, err := range client.SessionPages(ctx, o.agent, agents.ListSessionsParams{Limit: o.limit, PageKey: o.resume}) {
 		if err != nil {
-			var pe *agents.PageError
-			if errors.As(err, &pe) {
-				return n, pe.PageKey, err
-			}
-			return n, "", err
+			return n, key, err
 		}
+		buf.Reset()
 		for _, s := range page.Sessions {
 			if err := w.write(s); err != nil {
-				return n, "", err
+				return n, key, err
 			}
 		}
 		if err := w.flush(); err != nil {
-			return n, "", err
+			return n, key, err
+		}
+		if err := out.writePage(buf.Bytes()); err != nil {
+			return n, key, err
 		}
 		n += len(page.Sessions)
-		drawProgress(progress, n, page.Metadata.TotalCount, time.Since(start))
+		key = page.Metadata.PageKey
+		bar.update(n, page.Metadata.TotalCount)
 	}
-	return n, "", nil
+	return n, key, nil
 }
-
-func drawProgress(w io.Writer, done, total int, elapsed time.Duration) {
-	const width = 30
-	frac := 1.0
-	if total > 0 {
-		frac = min(float64(done)/float64(total), 1)
-	}
-	bar := strings.Repeat("█", int(frac*width)) + strings.Repeat("░", width-int(frac*width))
-	fmt.Fprintf(w, "\r%s %3.0f%%  %d/%d sessions  %.0f/s", bar, 100*frac, done, total, float64(done)/max(elapsed.Seconds(), 1e-3))
-}
-
-type writer struct {
-	json *json.Encoder
-	csv  *csv.Writer
-}
-
-var csvHeader = []string{"id", "agent_key", "description", "enabled", "created_at", "metadata"}
-
-func newWriter(f io.Writer, format string, header bool) *writer {
-	if format == "jsonl" {
-		return &writer{json: json.NewEncoder(f)}
-	}
-	w := &writer{csv: csv.NewWriter(f)}
-	if header {
-		w.csv.Write(csvHeader)
-	}
-	return w
-}
-
-func (w *writer) write(s agents.Session) error {
-	if w.json != nil {
-		return w.json.Encode(s)
-	}
-	md, err := json.Marshal(s.Metadata)
-	if err != nil {
-		return err
-	}
-	return w.csv.Write([]string{s.ID, s.AgentKey, s.Description, strconv.FormatBool(s.Enabled), s.CreatedAt.Format(time.RFC3339), string(md)})
-}
-
-func (w *writer) flush() error {
-	if w.csv != nil {
-		w.csv.Flush()
-		return w.csv.Error()
-	}
-	return nil
-}
-
-func (w *writer) close() error { return w.flush() }

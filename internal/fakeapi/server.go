@@ -98,7 +98,8 @@ func WithoutSeed() Option {
 
 // New starts a server on loopback. Unless WithoutSeed is given it holds:
 // DefaultKey, which may read every agent but RestrictedAgent;
-// agt_customer_support with the documentation's three sessions;
+// agt_customer_support with the documentation's three sessions first
+// among DocsTotal;
 // agt_sales_assistant with 250 generated sessions; agt_empty with none.
 func New(opts ...Option) *Server {
 	s := &Server{
@@ -417,7 +418,7 @@ func (s *Server) respond(r *http.Request) (int, any) {
 		if !ok {
 			return errorFor(http.StatusBadRequest, "invalid_request", "page_key is not valid")
 		}
-		start = i
+		start = i + 1
 	}
 
 	var page pageBody
@@ -425,12 +426,16 @@ func (s *Server) respond(r *http.Request) (int, any) {
 	i := start
 	for ; i < src.Len() && len(page.Sessions) < limit; i++ {
 		if x := src.At(i); enabled == nil || x.Enabled == *enabled {
+			if x.Metadata == nil {
+				// The API sends an object, never null.
+				x.Metadata = map[string]string{}
+			}
 			page.Sessions = append(page.Sessions, x)
 		}
 	}
 	for ; i < src.Len(); i++ {
 		if x := src.At(i); enabled == nil || x.Enabled == *enabled {
-			c := EncodeCursor(x.ID)
+			c := EncodeCursor(page.Sessions[len(page.Sessions)-1].ID)
 			page.Metadata.PageKey = &c
 			break
 		}
@@ -439,8 +444,9 @@ func (s *Server) respond(r *http.Request) (int, any) {
 	return http.StatusOK, page
 }
 
-// EncodeCursor makes the page key of the page that starts at the session
-// id, in the documentation's format (base64 of {"session_id": id}).
+// EncodeCursor makes the page key of the page that follows the session
+// id, in the documentation's format: base64 of {"session_id": id}, naming
+// the last session of the page it came with.
 func EncodeCursor(id string) string {
 	b, _ := json.Marshal(struct {
 		SessionID string `json:"session_id"`
