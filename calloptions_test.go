@@ -169,7 +169,7 @@ func TestCallMaxRetriesOverridesClient(t *testing.T) {
 				for range tt.failures {
 					srv.Script(fakeapi.Status(unavailable, ""))
 				}
-				err := ep.run(c, agents.ListSessionsParams{Limit: 100}, tt.callMax...)
+				err := ep.run(c, agents.ListSessionsParams{Limit: 100, MaxItems: 100}, tt.callMax...) // one page
 				if gotErr := err != nil; gotErr != tt.wantErr {
 					t.Fatalf("err = %v, want error: %v", err, tt.wantErr)
 				}

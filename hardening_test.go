@@ -33,7 +33,7 @@ func TestNewClientWithForeignDefaultTransport(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
-	page, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{})
+	page, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{Limit: 3})
 	if err != nil || len(page.Sessions) != 3 {
 		t.Fatalf("ListSessions = %v, %v; want the docs page", page, err)
 	}

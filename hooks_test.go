@@ -83,7 +83,8 @@ func TestHooksHearEachEventOnceInOrder(t *testing.T) {
 	if n != 220 {
 		t.Errorf("walked %d sessions, want 220", n)
 	}
-	cur1, cur2 := fakeapi.EncodeCursor("ase_sales_assistant_0000100"), fakeapi.EncodeCursor("ase_sales_assistant_0000200")
+	// A cursor names the last session of the page before.
+	cur1, cur2 := fakeapi.EncodeCursor("ase_sales_assistant_0000099"), fakeapi.EncodeCursor("ase_sales_assistant_0000199")
 	key1, key2 := "page_key="+url.QueryEscape(cur1), "page_key="+url.QueryEscape(cur2)
 	want := []string{
 		"attempt 1 limit=100",
