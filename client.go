@@ -48,6 +48,9 @@ type Client struct {
 	pacer *pacer
 	log   *slog.Logger
 	hooks Hooks
+	// waitScale multiplies the waits the server names; only the test
+	// kit sets it (internal/kit).
+	waitScale float64
 }
 
 // bearer builds the Authorization header value once and hides it in a
@@ -147,6 +150,8 @@ func NewClient(opts ...Option) (*Client, error) {
 		fixed = rate.NewLimiter(cfg.limit, cfg.burst)
 	}
 	c.pacer = newPacer(cfg.maxRetryWait, fixed, adaptive)
+	c.pacer.scale = cfg.waitScale
+	c.waitScale = cfg.waitScale
 	return c, nil
 }
 

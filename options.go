@@ -30,6 +30,7 @@ type config struct {
 	prefetch        bool
 	walkBudget      time.Duration
 	hooks           Hooks
+	waitScale       float64 // see internal/kit; 0 means 1
 }
 
 // Defaults, documented on the options that change them.

@@ -26,6 +26,7 @@ type pacer struct {
 	maxWait  time.Duration
 	fixed    *rate.Limiter // WithRateLimit; nil when not set
 	adaptive bool
+	scale    float64 // of the waits the server names; see internal/kit
 
 	inflight atomic.Int64
 	queued   atomic.Int64 // callers in waitTurn
@@ -297,7 +298,7 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 	if a.status == http.StatusTooManyRequests {
 		if d, ok := retryAfter(resp.Header, now); ok {
 			a.retryAfter = d
-			quiet, said = now.Add(min(d, maxHold)), now.Add(d)
+			quiet, said = now.Add(scaled(min(d, maxHold), p.scale)), now.Add(d)
 		}
 	}
 

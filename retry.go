@@ -141,13 +141,13 @@ func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
 			wait = d
 		}
 	}
-	if wait > c.maxRetryWait || pastDeadline(cl.ctx, wait) {
+	if wait > c.maxRetryWait || pastDeadline(cl.ctx, scaled(wait, c.waitScale)) {
 		if err != nil {
 			return false, tidy(err)
 		}
 		return false, nil
 	}
-	cl.wait = wait
+	cl.wait = scaled(wait, c.waitScale)
 	cl.retries++
 	return true, nil
 }

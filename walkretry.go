@@ -35,7 +35,10 @@ func (w *walk) resume(ctx context.Context, key string, err error, o *outage) err
 	wait := backoff(c.backoffMin, c.backoffMax, o.tries)
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
-		wait = apiErr.RetryAfter
+		if apiErr.RetryAfter > c.maxRetryWait {
+			return err
+		}
+		wait = scaled(apiErr.RetryAfter, c.waitScale)
 	}
 	if wait > c.maxRetryWait || now.Add(wait).Sub(o.since) > c.walkBudget || pastDeadline(ctx, wait) {
 		return err
