@@ -160,3 +160,88 @@ func BenchmarkPrefetch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUnlimited is the unlimited cell of the lab (bench/) as a
+// testing.B: 64 goroutines (32 per core on 2 cores: SetParallelism scales
+// with GOMAXPROCS) calling for a one-session page, with nothing limiting
+// them, so that what is measured is the client's own cost per call.
+// impl=baseline is twenty lines of net/http and encoding/json; impl=sdk is
+// a default Client given the same transport through WithHTTPClient;
+// impl=sdk-own-transport is a default Client with its own transport.
+func BenchmarkUnlimited(b *testing.B) {
+	srv := fakeapi.New()
+	defer srv.Close()
+	srv.KeepLog(false)
+	srv.CachePages(true)
+	const agent = "agt_sales_assistant"
+	url := srv.URL + "/v2/agents/" + agent + "/sessions?limit=1"
+	parallelism := max(1, 64/runtime.GOMAXPROCS(0))
+	// tuned is the baseline's transport: a pool big enough that 64
+	// goroutines never close connections.
+	tuned := func() *http.Client {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 64, 64
+		return &http.Client{Transport: t}
+	}
+
+	b.Run("impl=baseline", func(b *testing.B) {
+		hc := tuned()
+		defer hc.CloseIdleConnections()
+		b.ReportAllocs()
+		b.SetParallelism(parallelism)
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for pb.Next() {
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				req.Header.Set("Authorization", "Bearer "+fakeapi.DefaultKey)
+				req.Header.Set("Accept", "application/json")
+				resp, err := hc.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				var page baselinePage
+				err = json.NewDecoder(resp.Body).Decode(&page)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != 200 || len(page.Sessions) != 1 {
+					b.Errorf("status %d, %d sessions, %v", resp.StatusCode, len(page.Sessions), err)
+					return
+				}
+			}
+		})
+	})
+	for _, own := range []bool{false, true} {
+		name := "impl=sdk"
+		if own {
+			name = "impl=sdk-own-transport"
+		}
+		b.Run(name, func(b *testing.B) {
+			opts := []agents.Option{agents.WithBaseURL(srv.URL), agents.WithAPIKey(fakeapi.DefaultKey)}
+			if !own {
+				hc := tuned()
+				defer hc.CloseIdleConnections()
+				opts = append(opts, agents.WithHTTPClient(hc))
+			}
+			c, err := agents.NewClient(opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.SetParallelism(parallelism)
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					page, err := c.ListSessions(ctx, agent, agents.ListSessionsParams{Limit: 1})
+					if err != nil || len(page.Sessions) != 1 {
+						b.Errorf("%v", err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
