@@ -65,6 +65,10 @@ func bearer(key string) func() string {
 // [WithBaseURL] say otherwise. It fails, saying what to set, when the key
 // or base URL is missing, when the base URL is not an absolute http(s) URL,
 // or when it is plain http:// to a host that is not loopback.
+//
+// Unless [WithHTTPClient] gives one, the Client has a transport of its own
+// that keeps up to 100 idle connections to the API, enough for as many
+// goroutines calling at once to reuse their connections.
 func NewClient(opts ...Option) (*Client, error) {
 	cfg := config{
 		maxRetries:     defaultMaxRetries,

@@ -66,7 +66,12 @@ func WithBaseURL(rawURL string) Option {
 
 // WithHTTPClient sets the HTTP client that sends each attempt, for a custom
 // transport, proxy or instrumentation such as otelhttp. The default is a
-// client with its own pooled transport. The SDK keeps its own redirect rule
+// client with its own transport, a copy of http.DefaultTransport that
+// keeps up to 100 idle connections to the API rather than net/http's 2
+// per host, so that many goroutines sharing one Client reuse connections
+// instead of opening one per call; a transport given here is used as it
+// is, so give it a MaxIdleConnsPerHost of about the number of goroutines
+// calling at once. The SDK keeps its own redirect rule
 // on a copy of hc: the Authorization header is only ever sent to the base
 // URL's scheme, host and port. When hc has a Timeout, an attempt it cuts
 // off is retried like one cut off by [WithAttemptTimeout], and the error

@@ -139,16 +139,33 @@ func (b *attemptBody) Close() error {
 	return err
 }
 
+// idleConnsPerHost is how many idle connections the SDK's own transport
+// keeps to the API. net/http keeps 2 per host, a default made for clients
+// that talk to many hosts; a Client talks to one, often from many
+// goroutines, and with 2 every call beyond the second that ends at the
+// same time closes its connection, so that the next call opens a new one
+// (a TCP and TLS handshake, and a socket left in TIME_WAIT). 100 is
+// net/http's own limit on idle connections to all hosts together.
+const idleConnsPerHost = 100
+
 // ownTransport returns a transport of the SDK's own, so that settings
 // another package makes on http.DefaultTransport later do not change how
 // the SDK connects: a clone of it when it is an *http.Transport, else
 // (httpmock, APM agents and the like replace it with a wrapper) a fresh
-// pooled transport with net/http's defaults.
+// pooled transport with net/http's defaults. Either way it keeps
+// idleConnsPerHost idle connections to the API.
 func ownTransport() http.RoundTripper {
-	if t, ok := http.DefaultTransport.(*http.Transport); ok {
-		return t.Clone()
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if ok {
+		t = t.Clone()
+	} else {
+		t = cleanhttp.DefaultPooledTransport()
 	}
-	return cleanhttp.DefaultPooledTransport()
+	if t.MaxIdleConns != 0 { // 0 is no limit
+		t.MaxIdleConns = max(t.MaxIdleConns, idleConnsPerHost)
+	}
+	t.MaxIdleConnsPerHost = idleConnsPerHost
+	return t
 }
 
 // withRedirectRule returns a shallow copy of hc (or a fresh pooled client)
