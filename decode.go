@@ -22,8 +22,13 @@ const MaxResponseBytes = 10 << 20
 var errTooLarge = fmt.Errorf("agents: response body exceeds the %d MiB limit", MaxResponseBytes>>20)
 
 // bufPool keeps page buffers between calls so that a long walk does not
-// allocate a fresh body buffer per page.
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// allocate a fresh body buffer per page, nor a reader to cap it with.
+var bufPool = sync.Pool{New: func() any { return new(pageBuf) }}
+
+type pageBuf struct {
+	bytes.Buffer
+	lr io.LimitedReader
+}
 
 // maxPooledBuffer keeps one freak page from pinning megabytes in the pool.
 const maxPooledBuffer = 1 << 20
@@ -60,14 +65,16 @@ func readPage(body io.Reader, contentLength int64, framed bool) (*SessionPage, e
 	if contentLength > MaxResponseBytes {
 		return nil, errTooLarge
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
+	buf := bufPool.Get().(*pageBuf)
 	buf.Reset()
 	defer func() {
+		buf.lr.R = nil // keep no body alive in the pool
 		if buf.Cap() <= maxPooledBuffer {
 			bufPool.Put(buf)
 		}
 	}()
-	if _, err := buf.ReadFrom(io.LimitReader(body, MaxResponseBytes+1)); err != nil {
+	buf.lr = io.LimitedReader{R: body, N: MaxResponseBytes + 1}
+	if _, err := buf.ReadFrom(&buf.lr); err != nil {
 		return nil, &readError{err}
 	}
 	if buf.Len() > MaxResponseBytes {
@@ -87,34 +94,29 @@ func endsEarly(err error) bool {
 	return errors.As(err, &syn) && syn.Error() == "unexpected end of JSON input"
 }
 
-// pageWire tells a missing or null "sessions" apart from an empty list: a
-// 200 without one is not a page, and treating it as an empty last page
-// would end a walk early and silently.
-type pageWire struct {
-	Sessions *[]Session   `json:"sessions"`
-	Metadata PageMetadata `json:"metadata"`
-}
-
 var errNoSessions = errors.New(`no "sessions" list in the body`)
 
 // parsePage decodes a complete page body. The common case, a page exactly
 // as documented, decodes once straight into the public types; only a page
 // that breaks that pays for a second, lenient decode, which tolerates
 // what is harmless and otherwise says which field of which session is
-// wrong.
+// wrong. A missing or null "sessions" is told apart from an empty list
+// (which encoding/json decodes as an empty, non-nil slice): a 200 without
+// one is not a page, and treating it as an empty last page would end a
+// walk early and silently.
 func parsePage(data []byte) (*SessionPage, error) {
-	var w pageWire
-	err := json.Unmarshal(data, &w)
+	page := new(SessionPage)
+	err := json.Unmarshal(data, page)
 	var syn *json.SyntaxError
 	switch {
 	case errors.As(err, &syn):
 		return nil, &decodeError{err}
 	case err != nil:
 		return parseLenientPage(data)
-	case w.Sessions == nil:
+	case page.Sessions == nil:
 		return nil, &decodeError{errNoSessions}
 	}
-	return &SessionPage{Sessions: *w.Sessions, Metadata: w.Metadata}, nil
+	return page, nil
 }
 
 // lenientSession shadows Session.Metadata and Session.CreatedAt (same

@@ -10,17 +10,30 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// call is the state of one ListSessions call across its attempts. The
-// go-retryablehttp client is built per call around it, because its hooks
-// (CheckRetry, Backoff) are not handed the request's context and the
-// decision to wait must be made once, with the deadline in view, and
-// then carried out as decided.
+// call is one ListSessions call across its attempts. The go-retryablehttp
+// client is per call, because its hooks (CheckRetry, Backoff) are not
+// handed the request's context and the decision to wait must be made once,
+// with the deadline in view, and then carried out as decided. Calls are
+// pooled with their clients and hooks bound, so that a call allocates
+// none of them; only callState is per call.
 type call struct {
+	callState
+	// hc sends the call's attempts through attemptTransport, and rc
+	// drives them; both point back at this call.
+	hc     http.Client
+	rc     retryablehttp.Client
+	handle retryablehttp.ResponseHandlerFunc
+}
+
+// callState is what one call knows; it is zeroed when the call goes back
+// to the pool, so that no context, page or Client is kept alive there.
+type callState struct {
 	c       *Client
 	ctx     context.Context
 	opts    callOptions
@@ -33,13 +46,30 @@ type call struct {
 
 	attempts int           // attempts sent so far
 	waited   time.Duration // retry waits, holds and pacing so far
-	// hc sends the call's attempts through attemptTransport; it lives
-	// here so that a call costs no allocation for it.
-	hc http.Client
 	// For the error when the context ends: what was tried, where, and
 	// for how long, which "context deadline exceeded" alone does not say.
 	host  string
 	start time.Time
+}
+
+var callPool = sync.Pool{New: func() any { return newCall() }}
+
+func newCall() *call {
+	cl := new(call)
+	cl.hc = http.Client{
+		Transport: (*attemptTransport)(cl),
+		// The caller's client has followed (or refused) redirects already.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	cl.rc = retryablehttp.Client{
+		HTTPClient:   &cl.hc,
+		Logger:       nil, // logging is ours, through slog; see call.backoff
+		CheckRetry:   cl.checkRetry,
+		Backoff:      cl.backoff,
+		ErrorHandler: cl.giveUp,
+	}
+	cl.handle = cl.handleResponse
+	return cl
 }
 
 func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*SessionPage, error) {
@@ -47,31 +77,24 @@ func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*Sess
 	if err != nil {
 		return nil, fmt.Errorf("agents: building request: %w", err)
 	}
-	req.Header.Set("Authorization", c.auth())
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
+	// The three headers every request carries share one allocation; each
+	// value gets a slice of its own capacity, so an append to one cannot
+	// reach the next.
+	vals := make([]string, 3)
+	vals[0], vals[1], vals[2] = c.auth(), "application/json", c.userAgent
+	req.Header["Authorization"] = vals[0:1:1]
+	req.Header["Accept"] = vals[1:2:2]
+	req.Header["User-Agent"] = vals[2:3:3]
 	for k, v := range o.header {
 		req.Header[k] = v
 	}
 
-	cl := &call{c: c, ctx: ctx, opts: o, host: req.URL.Host, start: time.Now()}
-	cl.hc = http.Client{
-		Transport: (*attemptTransport)(cl),
-		// The caller's client has followed (or refused) redirects already.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	cl := callPool.Get().(*call)
+	defer cl.release()
+	cl.callState = callState{c: c, ctx: ctx, opts: o, host: req.URL.Host, start: time.Now()}
 	req.SetResponseHandler(cl.handle)
-	rc := &retryablehttp.Client{
-		HTTPClient:   &cl.hc,
-		Logger:       nil, // logging is ours, through slog; see call.backoff
-		RetryMax:     o.maxRetries,
-		RetryWaitMin: c.backoffMin,
-		RetryWaitMax: c.backoffMax,
-		CheckRetry:   cl.checkRetry,
-		Backoff:      cl.backoff,
-		ErrorHandler: cl.giveUp,
-	}
-	resp, err := rc.Do(req)
+	cl.rc.RetryMax, cl.rc.RetryWaitMin, cl.rc.RetryWaitMax = o.maxRetries, c.backoffMin, c.backoffMax
+	resp, err := cl.rc.Do(req)
 	if err != nil {
 		var apiErr *APIError
 		if errors.As(err, &apiErr) {
@@ -89,10 +112,17 @@ func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*Sess
 	return cl.page, nil
 }
 
-// handle reads every response that is not retried: a page for 2xx, an
-// *APIError for anything else. An error from it goes back to checkRetry,
-// which retries a body cut off in transit.
-func (cl *call) handle(resp *http.Response) error {
+// release returns the call to the pool, keeping nothing of it but the
+// clients and hooks bound to it.
+func (cl *call) release() {
+	cl.callState = callState{}
+	callPool.Put(cl)
+}
+
+// handleResponse reads every response that is not retried: a page for
+// 2xx, an *APIError for anything else. An error from it goes back to
+// checkRetry, which retries a body cut off in transit.
+func (cl *call) handleResponse(resp *http.Response) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return apiErrorFrom(resp, time.Now())
 	}

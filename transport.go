@@ -120,10 +120,17 @@ type attemptBody struct {
 	ctx, actx context.Context // the call's, and the attempt's within it
 	cancel    context.CancelFunc
 	timeout   time.Duration // the attempt's WithAttemptTimeout or WithCallAttemptTimeout
+	// eof is set once the body has been read to its end, when there is
+	// nothing left to drain; a page read whole, the usual case, then
+	// closes without the drain's allocations.
+	eof bool
 }
 
 func (b *attemptBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
 	if err != nil && err != io.EOF {
 		if terr := b.c.timedOut(b.ctx, b.actx, err, b.timeout); terr != nil {
 			err = terr
@@ -133,7 +140,10 @@ func (b *attemptBody) Read(p []byte) (int, error) {
 }
 
 func (b *attemptBody) Close() error {
-	io.CopyN(io.Discard, b.ReadCloser, maxDrain)
+	if !b.eof {
+		io.CopyN(io.Discard, b.ReadCloser, maxDrain)
+		b.eof = true // a second Close has nothing left to drain either
+	}
 	err := b.ReadCloser.Close()
 	b.cancel()
 	return err
