@@ -64,7 +64,7 @@ func (qc *quotaControl) active(now time.Time) bool {
 }
 
 func (qc *quotaControl) sentAt(now time.Time, seq uint64) {
-	qc.seq = seq
+	qc.seq = max(qc.seq, seq)
 	qc.sends[seq%uint64(len(qc.sends))] = now
 }
 
@@ -148,16 +148,10 @@ func (qc *quotaControl) rate(now time.Time) float64 {
 	if qc.limit <= 0 {
 		return 0 // Remaining alone: the guard, no pace
 	}
-	r := float64(qc.limit) / qc.window.Seconds()
-	if qc.fixed && qc.resetAt.After(now) {
-		// Spread what remains over what is left of the window, when that
-		// is faster; the guard keeps it honest.
-		left := qc.remaining - int(qc.seq-qc.remSeq)
-		if left > 0 {
-			r = max(r, float64(left)/qc.resetAt.Sub(now).Seconds())
-		}
-	}
-	return r * qc.share * quotaHeadroom
+	// Spreading what remains over what is left of a window looks faster
+	// but bursts into sliding windows, whose Remaining also jumps back
+	// after a pause: the steady rate is safe for every shape.
+	return float64(qc.limit) / qc.window.Seconds() * qc.share * quotaHeadroom
 }
 
 // blockedUntil is when the guard lets the next request go: now, unless
