@@ -9,6 +9,10 @@
 //		log.Fatal(err)
 //	}
 //	page, err := client.ListSessions(ctx, "agt_customer_support", agents.ListSessionsParams{Limit: 20})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	fmt.Println(page.Metadata.TotalCount, "sessions in all")
 //
 // # Pagination
 //
