@@ -9,6 +9,10 @@
 //		log.Fatal(err)
 //	}
 //	page, err := client.ListSessions(ctx, "agt_customer_support", agents.ListSessionsParams{Limit: 20})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	fmt.Println(page.Metadata.TotalCount, "sessions in all")
 //
 // # Pagination
 //
@@ -55,11 +59,13 @@
 //
 // A call is retried, up to [WithMaxRetries] times (3 by default), after a
 // 429, a 500, 502, 503 or 504, a connection that was refused, reset or
-// dropped, a 2xx body cut off before its end, or an attempt that took
-// longer than [WithAttemptTimeout] (30s by default). Other 4xx, 501, a
-// complete response that is not a valid page, and a cancelled context are
-// never retried. When retries run out, the last response is returned as
-// an [*APIError].
+// dropped, a DNS lookup that failed for the moment, a 2xx body cut off
+// before its end, or an attempt that took longer than
+// [WithAttemptTimeout] (30s by default). Other 4xx, 501, a complete
+// response that is not a valid page, a host name that does not resolve
+// (a typo in the base URL, which retrying would not fix), and a cancelled
+// context are never retried. When retries run out, the last response is
+// returned as an [*APIError].
 //
 // When the server sends Retry-After (delta-seconds or an HTTP date), the
 // next attempt is not sent before that time. Otherwise the client backs
