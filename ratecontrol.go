@@ -36,9 +36,9 @@ import "time"
 // next slot at the new rate is quiet too, so that the server's emptied
 // allowance can refill before a request is taken as news.
 type rateControl struct {
-	known     bool          // a counted 429 has been seen
-	firstHit  time.Time     // when
-	burst     int           // requests accepted in the second before firstHit
+	known     bool           // a counted 429 has been seen
+	firstHit  time.Time      // when
+	burst     int            // requests accepted in the second before firstHit
 	okTimes   [512]time.Time // send times of the last accepted requests, a ring
 	okNext    int
 	slowStart bool
@@ -112,10 +112,11 @@ func (rc *rateControl) sentAt(now time.Time) {
 func (rc *rateControl) accepted(now, sent time.Time) {
 	rc.okTimes[rc.okNext%len(rc.okTimes)] = sent
 	rc.okNext++
-	if !rc.known {
-	} else if sent.Before(rc.firstHit) {
+	switch {
+	case !rc.known:
+	case sent.Before(rc.firstHit):
 		rc.burst++ // answered after the first 429, but part of the burst
-	} else {
+	default:
 		if !sent.Before(rc.stepFrom) {
 			rc.stepOK++
 		}
