@@ -243,7 +243,7 @@ func (rc *rateControl) throttled(now, sent, quiet time.Time, lat time.Duration, 
 		rc.set(now, headroom*min(max(est, good), r))
 	default:
 		// A second failure near the same rate confirms it.
-		rc.confirmed = rc.hi > 0 && rc.rate <= rc.hi*1.1
+		rc.confirmed = rc.hi > 0 && rc.rate >= rc.hi*0.9 && rc.rate <= rc.hi*1.1
 		cut := 0.85
 		if now.Sub(rc.since()) < 3*time.Second {
 			// Refused again soon after a cut: the limit fell, or
