@@ -348,6 +348,13 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 	}
 }
 
+// retried counts a retry that a call decided on, for PacingStats.
+func (p *pacer) retried() {
+	p.mu.Lock()
+	p.counters.Retries++
+	p.mu.Unlock()
+}
+
 // stats returns what the pacer believes and has done.
 func (p *pacer) stats() PacingStats {
 	now := time.Now()

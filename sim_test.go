@@ -210,10 +210,10 @@ func TestControllerConverges(t *testing.T) {
 		// so without headers a few probes past the limit cost most.
 		{"token bucket 50/s burst 1", func() simServer { return &simBucket{r: 50, b: 1} }, 50, 66, 25}, // 71%, 18 429s
 		{"token bucket 50/s burst 5", func() simServer { return &simBucket{r: 50, b: 5} }, 50, 66, 25}, // 72%, 15
-		{"fixed window 50/s, no headers", func() simServer { return &simWindow{n: 50} }, 50, 78, 25}, // 83%, 17
+		{"fixed window 50/s, no headers", func() simServer { return &simWindow{n: 50} }, 50, 78, 25},   // 83%, 17
 		// The opening's 16 at once overdraw the first window: one 429.
 		{"fixed window 50/s, X-RateLimit headers", func() simServer { return &simWindow{n: 50, headers: true} }, 50, 92, 3}, // 94%, 1
-		{"4 slots of 20ms", func() simServer { return &simSlots{n: 4, d: 20 * time.Millisecond} }, 200, 85, 20}, // 90%, 13
+		{"4 slots of 20ms", func() simServer { return &simSlots{n: 4, d: 20 * time.Millisecond} }, 200, 85, 20},             // 90%, 13
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
