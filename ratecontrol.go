@@ -154,8 +154,14 @@ func (rc *rateControl) grow(now time.Time) {
 			// One 429 is weak evidence: the requests a pacer spaces
 			// evenly reach the server jittered, and a bucket with
 			// little burst refuses the closest pair. Try past it.
+			step := 1.1
+			if rc.window {
+				// The opening measured the allowance a second: the
+				// limit is near, and each overshoot costs a hold.
+				step = 1.04
+			}
 			rc.hi = 0
-			rc.set(now, rc.rate*1.1)
+			rc.set(now, rc.rate*step)
 		default:
 			// The server's limit may have risen since hi was measured.
 			rc.hi, rc.confirmed = 0, false
@@ -167,6 +173,9 @@ func (rc *rateControl) grow(now time.Time) {
 // probeQuiet is how long the rate must hold before a probe above it.
 func (rc *rateControl) probeQuiet() time.Duration {
 	if !rc.confirmed {
+		if rc.window {
+			return max(probeEvery/2, 3*rc.holdCost)
+		}
 		return max(probeUnconfirmed, 3*rc.holdCost)
 	}
 	quiet := max(probeEvery, 10*rc.holdCost)

@@ -32,11 +32,19 @@ type simBucket struct {
 	b      float64
 	tokens float64
 	last   time.Time
+	// From dropAt into the run, the rate is dropTo: a plan change or a
+	// degraded backend under a running Client.
+	dropAt time.Duration
+	dropTo float64
+	start  time.Time
 }
 
 func (s *simBucket) serve(now time.Time) (int, http.Header, time.Duration) {
 	if s.last.IsZero() {
-		s.tokens, s.last = s.b, now
+		s.tokens, s.last, s.start = s.b, now, now
+	}
+	if s.dropAt > 0 && now.Sub(s.start) >= s.dropAt {
+		s.r, s.dropAt = s.dropTo, 0
 	}
 	s.tokens = math.Min(s.b, s.tokens+now.Sub(s.last).Seconds()*s.r)
 	s.last = now
@@ -208,9 +216,10 @@ func TestControllerConverges(t *testing.T) {
 	}{
 		// Each 429 holds the Client for its Retry-After (a second here),
 		// so without headers a few probes past the limit cost most.
-		{"token bucket 50/s burst 1", func() simServer { return &simBucket{r: 50, b: 1} }, 50, 66, 25}, // 71%, 18 429s
-		{"token bucket 50/s burst 5", func() simServer { return &simBucket{r: 50, b: 5} }, 50, 66, 25}, // 72%, 15
-		{"fixed window 50/s, no headers", func() simServer { return &simWindow{n: 50} }, 50, 78, 25},   // 83%, 17
+		{"token bucket 50/s burst 1", func() simServer { return &simBucket{r: 50, b: 1} }, 50, 66, 25},                                                 // 71%, 18 429s
+		{"token bucket 50/s burst 5", func() simServer { return &simBucket{r: 50, b: 5} }, 50, 66, 25},                                                 // 72%, 15
+		{"token bucket 50/s, 25/s after 10s", func() simServer { return &simBucket{r: 50, b: 5, dropAt: 10 * time.Second, dropTo: 25} }, 37.5, 60, 25}, // 66%, 17
+		{"fixed window 50/s, no headers", func() simServer { return &simWindow{n: 50} }, 50, 78, 25},                                                   // 83%, 17
 		// The opening's 16 at once overdraw the first window: one 429.
 		{"fixed window 50/s, X-RateLimit headers", func() simServer { return &simWindow{n: 50, headers: true} }, 50, 92, 3}, // 94%, 1
 		{"4 slots of 20ms", func() simServer { return &simSlots{n: 4, d: 20 * time.Millisecond} }, 200, 85, 20},             // 90%, 13
