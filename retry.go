@@ -214,6 +214,7 @@ func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
 	}
 	cl.wait = scaled(wait, c.waitScale)
 	cl.retries++
+	c.pacer.retried()
 	return true, nil
 }
 
