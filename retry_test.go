@@ -485,3 +485,37 @@ func TestRedirectLoopNotRetried(t *testing.T) {
 		t.Errorf("%d requests; want 10, one chain of redirects and no retry", n)
 	}
 }
+
+// TestAttemptTimeoutAndDeadline checks the attempt timeout against the
+// call's own deadline: it still cuts an attempt when the deadline is
+// further away, and when the deadline comes first (the attempt timeout is
+// then not armed at all) the error is the context's.
+func TestAttemptTimeoutAndDeadline(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name             string
+		attempt, timeout time.Duration
+		wantPage         bool
+	}{
+		{name: "deadline after the attempt timeout", attempt: 100 * time.Millisecond, timeout: 20 * time.Second, wantPage: true},
+		{name: "deadline before the attempt timeout", attempt: time.Minute, timeout: 100 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, c := setup(t, agents.WithAttemptTimeout(tt.attempt))
+			srv.Script(fakeapi.Hang())
+			ctx, cancel := context.WithTimeout(context.Background(), tt.timeout)
+			defer cancel()
+			page, err := c.ListSessions(ctx, "agt_customer_support", agents.ListSessionsParams{})
+			if tt.wantPage {
+				if err != nil || len(page.Sessions) == 0 {
+					t.Fatalf("err = %v; want the page from the retry after the attempt timed out", err)
+				}
+				return
+			}
+			if !errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "WithAttemptTimeout") {
+				t.Fatalf("err = %v, want the context's deadline, not the attempt timeout", err)
+			}
+		})
+	}
+}
