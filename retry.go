@@ -16,16 +16,24 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// call is the state of one ListSessions call across its attempts. Its
-// retry loop (run) is go-retryablehttp's Client.Do, step for step, with
-// the hooks bound to the call: CheckRetry and Backoff are not handed the
-// request's context, and the decision to wait must be made once, with the
-// deadline in view, and then carried out as decided. The loop is the
-// SDK's own so that an attempt goes straight to attemptTransport rather
-// than through a second *http.Client, which cloned the request's headers
-// and URL once more per attempt; go-retryablehttp still decides which
-// transport errors are worth a retry (see retryable).
+// call is one ListSessions call across its attempts. The go-retryablehttp
+// client is per call, because its hooks (CheckRetry, Backoff) are not
+// handed the request's context and the decision to wait must be made once,
+// with the deadline in view, and then carried out as decided. Calls are
+// pooled with their clients and hooks bound, so that a call allocates
+// none of them; only callState is per call.
 type call struct {
+	callState
+	// hc sends the call's attempts through attemptTransport, and rc
+	// drives them; both point back at this call.
+	hc     http.Client
+	rc     retryablehttp.Client
+	handle retryablehttp.ResponseHandlerFunc
+}
+
+// callState is what one call knows; it is zeroed when the call goes back
+// to the pool, so that no context, page or Client is kept alive there.
+type callState struct {
 	c       *Client
 	ctx     context.Context
 	opts    callOptions
@@ -44,18 +52,28 @@ type call struct {
 	start time.Time
 }
 
-// callPool keeps calls between uses, so that a call costs no allocation
-// for its state; release zeroes a call before it goes back, so that no
-// context, page or Client is kept alive in the pool.
-var callPool = sync.Pool{New: func() any { return new(call) }}
+var callPool = sync.Pool{New: func() any { return newCall() }}
 
-func (cl *call) release() {
-	*cl = call{}
-	callPool.Put(cl)
+func newCall() *call {
+	cl := new(call)
+	cl.hc = http.Client{
+		Transport: (*attemptTransport)(cl),
+		// The caller's client has followed (or refused) redirects already.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	cl.rc = retryablehttp.Client{
+		HTTPClient:   &cl.hc,
+		Logger:       nil, // logging is ours, through slog; see call.backoff
+		CheckRetry:   cl.checkRetry,
+		Backoff:      cl.backoff,
+		ErrorHandler: cl.giveUp,
+	}
+	cl.handle = cl.handleResponse
+	return cl
 }
 
 func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*SessionPage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("agents: building request: %w", err)
 	}
@@ -73,16 +91,18 @@ func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*Sess
 
 	cl := callPool.Get().(*call)
 	defer cl.release()
-	*cl = call{c: c, ctx: ctx, opts: o, host: req.URL.Host, start: time.Now()}
-	resp, err := cl.run(req)
+	cl.callState = callState{c: c, ctx: ctx, opts: o, host: req.URL.Host, start: time.Now()}
+	req.SetResponseHandler(cl.handle)
+	cl.rc.RetryMax, cl.rc.RetryWaitMin, cl.rc.RetryWaitMax = o.maxRetries, c.backoffMin, c.backoffMax
+	resp, err := cl.rc.Do(req)
 	if err != nil {
 		var apiErr *APIError
 		if errors.As(err, &apiErr) {
 			apiErr.Attempts = cl.attempts
 		}
 		if err == ctx.Err() {
-			// A retry wait the context cancelled ends with the bare
-			// context error; give it the package's prefix.
+			// go-retryablehttp returns the bare context error when a
+			// wait is cancelled; give it the package's prefix.
 			return nil, cl.ctxErr()
 		}
 		return nil, err
@@ -92,66 +112,11 @@ func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*Sess
 	return cl.page, nil
 }
 
-// run sends req until an attempt is not retried, as go-retryablehttp's
-// Client.Do does with CheckRetry = checkRetry, Backoff = backoff,
-// ErrorHandler = giveUp and handleResponse as the response handler:
-// handleResponse reads a response that is not retried, and a body it
-// finds cut off goes back to checkRetry like a transport error.
-func (cl *call) run(req *http.Request) (*http.Response, error) {
-	var (
-		resp                     *http.Response
-		doErr, respErr, checkErr error
-		retry                    bool
-		attempts                 int
-	)
-	for i := 0; ; i++ {
-		attempts++
-		doErr, respErr = nil, nil
-		resp, doErr = cl.send(req)
-		retry, checkErr = cl.checkRetry(cl.ctx, resp, doErr)
-		if !retry && doErr == nil {
-			respErr = cl.handleResponse(resp)
-			retry, checkErr = cl.checkRetry(cl.ctx, resp, respErr)
-		}
-		if !retry || cl.opts.maxRetries-i <= 0 {
-			break
-		}
-		if doErr == nil {
-			resp.Body.Close() // drains it, so that the connection is reused
-		}
-		t := time.NewTimer(cl.backoff())
-		select {
-		case <-cl.ctx.Done():
-			t.Stop()
-			return nil, cl.ctx.Err()
-		case <-t.C:
-		}
-		// A fresh request for each attempt: the transport may still
-		// hold the last one.
-		next := *req
-		req = &next
-	}
-	if doErr == nil && respErr == nil && checkErr == nil && !retry {
-		return resp, nil
-	}
-	err := checkErr
-	if err == nil {
-		err = respErr
-	}
-	if err == nil {
-		err = doErr
-	}
-	return cl.giveUp(resp, err, attempts)
-}
-
-// send makes one attempt through attemptTransport, with the error in a
-// *url.Error as http.Client.Do puts it, which tidy and retryable expect.
-func (cl *call) send(req *http.Request) (*http.Response, error) {
-	resp, err := (*attemptTransport)(cl).RoundTrip(req)
-	if err != nil {
-		return nil, &url.Error{Op: "Get", URL: req.URL.String(), Err: err}
-	}
-	return resp, nil
+// release returns the call to the pool, keeping nothing of it but the
+// clients and hooks bound to it.
+func (cl *call) release() {
+	cl.callState = callState{}
+	callPool.Put(cl)
 }
 
 // handleResponse reads every response that is not retried: a page for
@@ -196,7 +161,7 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
 	c := cl.c
 	if cl.retries >= cl.opts.maxRetries {
-		return true, nil // run stops here and calls giveUp
+		return true, nil // go-retryablehttp stops here and calls giveUp
 	}
 	wait := backoff(c.backoffMin, c.backoffMax, cl.retries)
 	cl.status, cl.reqID, cl.cause = 0, "", err
@@ -246,9 +211,7 @@ func backoff(lo, hi time.Duration, n int) time.Duration {
 	return floor + rand.N(ceiling-floor+1)
 }
 
-// backoff logs and reports the retry that schedule decided on, and
-// returns its wait.
-func (cl *call) backoff() time.Duration {
+func (cl *call) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
 	cl.retrying()
 	cl.c.log.LogAttrs(cl.ctx, slog.LevelDebug, "agents: retrying request",
 		slog.Int("attempt", cl.retries), // the attempt that failed, from 1
@@ -306,7 +269,7 @@ func retryable(err error) bool {
 		return false
 	}
 	// The policy looks one *url.Error deep; the caller's client's error
-	// sits inside the one send puts around it. The call's context was checked
+	// sits inside the attempts client's. The call's context was checked
 	// by checkRetry already.
 	if outer, ok := err.(*url.Error); ok {
 		if inner, ok := outer.Err.(*url.Error); ok {
@@ -326,7 +289,8 @@ func unknownHost(err error) bool {
 }
 
 // tidy takes the SDK's own errors (from the gate, a timeout) out of the
-// *url.Error that send puts around them, unwraps the one it puts around the caller's client's own *url.Error, and gives
+// *url.Error that the attempts client puts around them, unwraps the one
+// it puts around the caller's client's own *url.Error, and gives
 // transport errors the package's prefix. It goes by type, never by text.
 func tidy(err error) error {
 	uerr, ok := err.(*url.Error)

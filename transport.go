@@ -11,14 +11,16 @@ import (
 	"github.com/hashicorp/go-cleanhttp"
 )
 
-// attemptTransport sends one call's attempts (see call.run): it runs each
-// attempt past the Client's gate (shared pause, pacing), bounds it with
-// the call's attempt timeout, sends it with the caller's *http.Client, and
-// keeps the call's count of attempts and time waited.
+// attemptTransport is the RoundTripper go-retryablehttp's client sends
+// one call's attempts through: it runs each attempt past the Client's gate
+// (shared pause, pacing), bounds it with the call's attempt timeout, sends
+// it with the caller's *http.Client, and keeps the call's count of
+// attempts and time waited.
 //
-// Nothing here closes the caller's idle connections, as go-retryablehttp's
-// own Do does when it gives up or a context is cancelled: that would empty
-// the connection pool under every other goroutine.
+// go-retryablehttp calls CloseIdleConnections on its HTTP client when it
+// gives up or a context is cancelled. Passing the caller's client to it
+// would empty the connection pool under every other goroutine; this type
+// deliberately has no CloseIdleConnections, so those calls do nothing.
 type attemptTransport call
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
