@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -30,6 +31,11 @@ type call struct {
 	reqID   string
 	cause   error // of the attempt being retried, when it had no usable response
 	page    *SessionPage
+	// last is the response retried last, as an *APIError, and refused
+	// is set when the Client's hold or pacing would not send an attempt:
+	// a call that ends so still owes its caller the server's answer.
+	last    *APIError
+	refused bool
 
 	attempts int           // attempts sent so far
 	waited   time.Duration // retry waits, holds and pacing so far
@@ -149,6 +155,10 @@ func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
 	}
 	cl.wait = scaled(wait, c.waitScale)
 	cl.retries++
+	if resp != nil {
+		// Read now: go-retryablehttp drains the body before the retry.
+		cl.last = apiErrorFrom(resp, time.Now())
+	}
 	return true, nil
 }
 
@@ -203,6 +213,9 @@ func (cl *call) giveUp(resp *http.Response, err error, attempts int) (*http.Resp
 		err = errors.New("agents: request failed")
 	}
 	err = tidy(err)
+	if cl.refused && cl.last != nil {
+		err = &refusedRetryError{last: cl.last, why: err}
+	}
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) && attempts > 1 {
 		err = fmt.Errorf("%w (after %d attempts)", err, attempts)
@@ -213,6 +226,22 @@ func (cl *call) giveUp(resp *http.Response, err error, attempts int) (*http.Resp
 	}
 	return nil, err
 }
+
+// refusedRetryError is the error of a call whose retry the Client would
+// not send (a hold or a pacing slot too far away): the server's last
+// answer, which the contract promises as an *APIError, and why the call
+// stopped there, both reachable with errors.Is and errors.As. The last
+// answer comes first, so that errors.As finds it before a hold's 429.
+type refusedRetryError struct {
+	last *APIError
+	why  error
+}
+
+func (e *refusedRetryError) Error() string {
+	return e.last.Error() + "; not retried: " + strings.TrimPrefix(e.why.Error(), "agents: ")
+}
+
+func (e *refusedRetryError) Unwrap() []error { return []error{e.last, e.why} }
 
 // retryable reports whether a transport or body error is worth another
 // attempt. A body cut off or an attempt timed out is; the SDK's own
