@@ -268,6 +268,27 @@ func TestLastAPIErrorKept(t *testing.T) {
 	}
 }
 
+// TestCancelDuringPacingWaitAfter503: a caller who cancels while the
+// retry after a 503 waits for its pacing slot gets the context's error,
+// as when cancelling during a retry's backoff, not the 503 it moved on
+// from.
+func TestCancelDuringPacingWaitAfter503(t *testing.T) {
+	t.Parallel()
+	srv, c := setup(t, agents.WithRateLimit(rate.Every(time.Minute), 1))
+	srv.Script(fakeapi.Status(503, ""))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := c.ListSessions(ctx, "agt_customer_support", agents.ListSessionsParams{})
+	var apiErr *agents.APIError
+	if !errors.Is(err, context.Canceled) || errors.As(err, &apiErr) || !strings.HasPrefix(err.Error(), "agents: ") {
+		t.Fatalf("err = %v; want agents: ... context.Canceled, and no *APIError", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("cancel took %v to end the pacing wait", took)
+	}
+}
+
 // TestHoldBounded (issue 11: 11): an absurd Retry-After fails the call at
 // once with the server's value, but holds the Client for at most a
 // minute, so that it is not disabled for years. (A test cannot wait the

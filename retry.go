@@ -213,7 +213,9 @@ func (cl *call) giveUp(resp *http.Response, err error, attempts int) (*http.Resp
 		err = errors.New("agents: request failed")
 	}
 	err = tidy(err)
-	if cl.refused && cl.last != nil {
+	// A context that ended is the caller's own doing, reported as such
+	// wherever the wait was (see fetch), not as the server's answer.
+	if cl.refused && cl.last != nil && cl.ctx.Err() == nil {
 		err = &refusedRetryError{last: cl.last, why: err}
 	}
 	var apiErr *APIError
