@@ -28,6 +28,15 @@ type controller struct {
 
 	latOK    time.Duration // moving average of accepted latencies
 	share429 float64       // moving average of the share of 429s in answers
+
+	// The opening's first 429, while accepted answers that overlapped
+	// it in time are counted: they were in the server's slots together,
+	// so their number is a concurrency cap's, whatever order the burst
+	// arrived in.
+	open struct {
+		sent, recv time.Time
+		n          int
+	}
 }
 
 // answer is one response as the controller hears of it.
@@ -59,6 +68,9 @@ const (
 	// second.
 	concLatencyRatio = 4
 	concMinLatency   = 2 * time.Millisecond
+	// concSettled is how long a cap must hold before one refusal at
+	// its level is taken for a race rather than for the cap.
+	concSettled = 5 * time.Second
 )
 
 func newController() *controller {
@@ -96,14 +108,20 @@ func (c *controller) accepted(a answer) {
 	}
 	// The first 429 may have come before any accepted answer could say
 	// how long the server takes; once one does, look at it again.
+	overlaps := a.sent.Before(c.open.recv) && a.recv.After(c.open.sent)
+	if overlaps {
+		c.open.n++
+	}
 	if c.rate.pendingFirst {
 		c.rate.pendingFirst = false
 		if c.concLike(c.rate.firstLat, c.rate.firstInflight) {
 			// Arrival order in a burst says little: the cap is a first
-			// guess, to be raised soon if it is low.
+			// guess, raised as more of the burst's accepted answers come.
 			c.rate.forget()
-			c.conc.refused(a.recv, c.rate.firstInflight, false)
+			c.conc.refused(a.recv, max(c.rate.firstInflight, c.open.n), false)
 		}
+	} else if overlaps && c.conc.cap > 0 && c.open.n > c.conc.cap && c.conc.failedAt == 0 {
+		c.conc.cap = c.open.n
 	}
 	c.rate.accepted(a.recv, a.sent)
 }
@@ -125,6 +143,9 @@ func (c *controller) throttled(a answer, quiet time.Time) {
 		c.conc.refused(a.recv, a.inflight, !a.sent.Before(c.conc.changed))
 		return
 	}
+	if c.open.sent.IsZero() {
+		c.open.sent, c.open.recv = a.sent, a.recv
+	}
 	if c.rate.pendingFirst && c.latOK == 0 && a.inflight >= 1 {
 		// Until an accepted answer says how long the server takes, the
 		// opening's 429s are kept in view: the fewest in flight beside
@@ -140,15 +161,21 @@ func (c *controller) throttled(a answer, quiet time.Time) {
 // notBefore.
 type pace struct {
 	r         float64
+	burst     int // requests that may go at once after a late wake-up
 	n         int
 	notBefore time.Time
 }
 
 func (c *controller) pace(now time.Time) pace {
 	if c.quota.active(now) {
-		return pace{r: c.quota.rate(now), n: c.conc.cap, notBefore: c.quota.blockedUntil(now)}
+		// A head that wakes late would lose its slot for good with a
+		// burst of one, and timers on a busy machine are late by
+		// milliseconds: at 50/s that is several percent. The quota's
+		// guard keeps a pair from overdrawing the window.
+		return pace{r: c.quota.rate(now), burst: 2, n: c.conc.cap, notBefore: c.quota.blockedUntil(now)}
 	}
-	return pace{r: c.rate.current(), n: c.conc.cap}
+	// Without headers, no burst: a bucket with none refuses a pair.
+	return pace{r: c.rate.current(), burst: 1, n: c.conc.cap}
 }
 
 // demand tells the controller that callers are queued behind its pacing:
@@ -187,6 +214,7 @@ type concControl struct {
 	cap      int
 	failedAt int // in-flight count that last drew a 429 under the cap; 0 unknown
 	changed  time.Time
+	raced    time.Time // a lone 429 at a cap that had held for long
 }
 
 // refused records a concurrency 429 that left with inflight others in
@@ -195,6 +223,15 @@ func (cc *concControl) refused(now time.Time, inflight int, news bool) {
 	k := max(inflight, 1)
 	if cc.cap != 0 && k >= cc.cap {
 		return // sent before the cap was lowered
+	}
+	if news && k+1 == cc.cap && now.Sub(cc.changed) >= concSettled && now.Sub(cc.raced) >= concSettled {
+		// A cap that held for long, refused once at its level: the
+		// server freed its slot a moment after its answer left (a
+		// middleware's deferred release) and ours came in between.
+		// Lowering for that would cost a quarter of a cap of four;
+		// a second refusal soon after does lower it.
+		cc.raced = now
+		return
 	}
 	cc.cap, cc.changed = k, now
 	if news {

@@ -9,6 +9,10 @@
 //		log.Fatal(err)
 //	}
 //	page, err := client.ListSessions(ctx, "agt_customer_support", agents.ListSessionsParams{Limit: 20})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	fmt.Println(page.Metadata.TotalCount, "sessions in all")
 //
 // # Pagination
 //
@@ -55,14 +59,17 @@
 //
 // A call is retried, up to [WithMaxRetries] times (3 by default), after a
 // 429, a 500, 502, 503 or 504, a connection that was refused, reset or
-// dropped, a 2xx body cut off before its end, or an attempt that took
-// longer than [WithAttemptTimeout] (30s by default). Other 4xx, 501, a
-// complete response that is not a valid page, and a cancelled context are
-// never retried. When retries run out, the last response is returned as
-// an [*APIError].
+// dropped, a DNS lookup that failed for the moment, a 2xx body cut off
+// before its end, or an attempt that took longer than
+// [WithAttemptTimeout] (30s by default). Other 4xx, 501, a complete
+// response that is not a valid page, a host name that does not resolve
+// (a typo in the base URL, which retrying would not fix), and a cancelled
+// context are never retried. When retries run out, the last response is
+// returned as an [*APIError].
 //
-// When the server sends Retry-After (delta-seconds or an HTTP date), the
-// next attempt is not sent before that time. Otherwise the client backs
+// When the server sends Retry-After (delta-seconds, any HTTP-date form,
+// "UTC" included, or Retry-After-Ms), the next attempt is not sent before
+// that time. Otherwise the client backs
 // off exponentially with jitter, between the bounds of
 // [WithRetryBackoff]. A wait longer than [WithMaxRetryWait] (one minute by
 // default), or one that would end after the context's deadline, is not
@@ -72,14 +79,31 @@
 // ends any wait at once.
 //
 // A 429 with Retry-After holds back every call on the same Client until
-// that time, and they then resume spread out, not all at once.
+// that time, for at most one minute whatever the header says, and they
+// then resume spread out, not all at once. A call that would wait longer
+// than [WithMaxRetryWait] for a hold fails at once with the 429.
 // [WithRateLimit] paces every attempt of every call to a known rate.
-// Without it, the Client paces itself adaptively: after the first 429 it
-// estimates the rate the server allows and stays just under it, probing
-// upwards now and then. Against a server allowing 50 requests a second,
-// 16 goroutines sharing a default Client get about 83% of that rate
-// through over 20 seconds, where plain retries get about 10%; see
-// BENCHMARKS.md.
+// Without it, the Client paces itself adaptively, and reads the server
+// before it guesses:
+//
+//   - When responses carry rate-limit headers (X-RateLimit-Limit,
+//     -Remaining and -Reset in their common forms, or the IETF RateLimit
+//     and RateLimit-Policy fields), it paces at the announced limit, a
+//     little under it, and sends nothing into a window that is spent.
+//     Headers are hints: several Clients on one key cut their shares
+//     when a window runs dry under them, and grow them back after.
+//   - Without headers, it sends freely until the first 429, then learns
+//     the rate the server accepts: a slow start from what got through,
+//     a cut on each counted 429, and probes back up that grow rarer as
+//     the limit is confirmed.
+//   - When 429s come fast while slow requests of its own are in flight,
+//     the server caps concurrency, not rate: the Client then caps its
+//     requests in flight instead of slowing down.
+//
+// [Client.PacingStats] reports what the Client believes and does (its
+// pace, the server's limit as announced, holds, 429s and retries), for a
+// dashboard or a log line. BENCHMARKS.md has the figures against real
+// rate-limiting middleware.
 //
 // Logging goes only to the [log/slog.Logger] given with [WithLogger]: a
 // debug line per retry and a warning when the client gives up.

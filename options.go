@@ -119,8 +119,11 @@ func WithRateLimit(r rate.Limit, burst int) Option {
 
 // WithAdaptivePacing turns adaptive pacing on or off. It is on by default
 // when no [WithRateLimit] is given: the Client sends as fast as its callers
-// ask until the server answers 429, then learns roughly what rate the
-// server allows and paces itself just under it, probing upwards slowly.
+// ask until the server announces a limit in rate-limit headers or answers
+// 429, then paces by the headers, or learns the rate (or the number of
+// requests in flight) the server accepts and stays just under it,
+// probing upwards now and then. The Client-wide hold after a 429 with
+// Retry-After applies either way; see the package documentation.
 func WithAdaptivePacing(on bool) Option {
 	return func(c *config) { c.adaptive = &on }
 }

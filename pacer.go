@@ -87,13 +87,16 @@ func newPacer(maxWait time.Duration, fixed *rate.Limiter, adaptive bool) *pacer 
 type ticket struct {
 	seq      uint64
 	sent     time.Time
-	inflight int // others in flight when it left
+	inflight int  // others in flight when it left
+	free     bool // let through without the lock: the controller hears of it in done
 }
 
 // wait returns when a request may be sent.
 func (p *pacer) wait(ctx context.Context) (ticket, error) {
 	if p.free.Load() {
-		return p.let(time.Now()), nil
+		t := p.let(time.Now())
+		t.free = true
+		return t, nil
 	}
 	if p.fixed != nil {
 		if err := p.waitFixed(ctx); err != nil {
@@ -138,8 +141,9 @@ func (p *pacer) waitFixed(ctx context.Context) error {
 func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 	p.mu.Lock()
 	at, held, _ := p.next(time.Now())
+	err = p.refuse(ctx, at, held)
 	p.mu.Unlock()
-	if err := p.refuse(ctx, at, held); err != nil {
+	if err != nil {
 		return ticket{}, err
 	}
 	select {
@@ -179,12 +183,11 @@ func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 		}
 		wake := make(chan struct{})
 		p.wake = wake
-		p.mu.Unlock()
-
 		// Wake for the slot, or sooner if the pace may grow meanwhile.
 		if g := p.ctl.growthAt(now); !held && g.After(now) && (full || g.Before(at)) {
 			at, full = g, false
 		}
+		p.mu.Unlock()
 		var timer *time.Timer
 		var fired <-chan time.Time
 		if !full {
@@ -230,6 +233,9 @@ func (p *pacer) next(now time.Time) (at time.Time, held, full bool) {
 	} else {
 		if p.lim.Limit() != r {
 			p.lim.SetLimitAt(now, r)
+		}
+		if p.lim.Burst() != pc.burst {
+			p.lim.SetBurstAt(now, pc.burst)
 		}
 		if tok := p.lim.TokensAt(at); tok < 1 {
 			at = at.Add(time.Duration((1 - tok) / pc.r * float64(time.Second)))
@@ -322,6 +328,9 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 			p.free.Store(false)
 		}
 	}
+	if t.free && p.adaptive {
+		p.ctl.sent(t.sent, t.seq)
+	}
 	if resp != nil && p.adaptive {
 		p.ctl.answered(a, quiet)
 		if a.hasQuota {
@@ -337,6 +346,13 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 		close(p.wake)
 		p.wake = nil
 	}
+}
+
+// retried counts a retry that a call decided on, for PacingStats.
+func (p *pacer) retried() {
+	p.mu.Lock()
+	p.counters.Retries++
+	p.mu.Unlock()
 }
 
 // stats returns what the pacer believes and has done.

@@ -46,9 +46,6 @@ func refusedUnasked(err error) bool {
 // with 3-second deadlines all fit; any that fail must at least have
 // asked the server.
 func TestPacingRefusesOnlyCertainMisses(t *testing.T) {
-	if raceDetector {
-		t.Skip("pacer bug: data race in pacer.waitTurn, which reads p.ctl.growthAt after p.mu.Unlock while pacer.done writes the rate under the lock; runs without -race")
-	}
 	t.Parallel()
 	for _, tc := range []struct {
 		name       string

@@ -35,6 +35,7 @@ type quotaControl struct {
 	policy    bool // the window came from RateLimit-Policy, not a guess
 	remaining int
 	remSeq    uint64    // the request whose answer set remaining
+	remSent   time.Time // and when it was sent
 	resetAt   time.Time // when the current window resets, as best known
 	lastReset int64     // last absolute reset sent, to see windows change
 	fixed     bool      // Remaining has been seen to jump back: a fixed window
@@ -64,7 +65,7 @@ func (qc *quotaControl) active(now time.Time) bool {
 }
 
 func (qc *quotaControl) sentAt(now time.Time, seq uint64) {
-	qc.seq = seq
+	qc.seq = max(qc.seq, seq)
 	qc.sends[seq%uint64(len(qc.sends))] = now
 }
 
@@ -110,13 +111,17 @@ func (qc *quotaControl) observe(a answer) {
 	if a.seq < qc.remSeq || q.remaining < 0 {
 		return // older news than what is known
 	}
-	if q.remaining > qc.remaining+qc.limit/2 || newWindow && q.remaining > qc.remaining {
+	// A fixed window gives back its whole allowance at once; a sliding
+	// window or a bucket gives it back gradually, and only looks the
+	// same after a pause (a hold), so only a jump between requests sent
+	// close together counts.
+	if q.remaining > qc.remaining+qc.limit/2 && a.sent.Sub(qc.remSent) < qc.window/4 {
 		qc.fixed = true
 	}
 	if q.remaining > qc.remaining || newWindow {
 		qc.dryOnce = false
 	}
-	qc.remaining, qc.remSeq = q.remaining, a.seq
+	qc.remaining, qc.remSeq, qc.remSent = q.remaining, a.seq, a.sent
 	if q.resetSet {
 		qc.resetAt = a.recv.Add(q.reset)
 	}
@@ -148,16 +153,10 @@ func (qc *quotaControl) rate(now time.Time) float64 {
 	if qc.limit <= 0 {
 		return 0 // Remaining alone: the guard, no pace
 	}
-	r := float64(qc.limit) / qc.window.Seconds()
-	if qc.fixed && qc.resetAt.After(now) {
-		// Spread what remains over what is left of the window, when that
-		// is faster; the guard keeps it honest.
-		left := qc.remaining - int(qc.seq-qc.remSeq)
-		if left > 0 {
-			r = max(r, float64(left)/qc.resetAt.Sub(now).Seconds())
-		}
-	}
-	return r * qc.share * quotaHeadroom
+	// Spreading what remains over what is left of a window looks faster
+	// but bursts into sliding windows, whose Remaining also jumps back
+	// after a pause: the steady rate is safe for every shape.
+	return float64(qc.limit) / qc.window.Seconds() * qc.share * quotaHeadroom
 }
 
 // blockedUntil is when the guard lets the next request go: now, unless

@@ -36,10 +36,10 @@ import "time"
 // next slot at the new rate is quiet too, so that the server's emptied
 // allowance can refill before a request is taken as news.
 type rateControl struct {
-	known     bool          // a counted 429 has been seen
-	firstHit  time.Time     // when
-	burst     int           // requests accepted in the second before firstHit
-	okTimes   [64]time.Time // send times of the last accepted requests, a ring
+	known     bool           // a counted 429 has been seen
+	firstHit  time.Time      // when
+	burst     int            // requests accepted in the second before firstHit
+	okTimes   [512]time.Time // send times of the last accepted requests, a ring
 	okNext    int
 	slowStart bool
 	window    bool // the opening looked like a window limiter's: B a second is the limit
@@ -54,6 +54,8 @@ type rateControl struct {
 	lastOK    bool      // and that request has been accepted
 	quiet     time.Time // 429s to requests sent before this are not news
 	lo, hi    float64   // steady state: last rate that held, that failed
+	confirmed bool      // hi failed twice: not one unlucky 429
+	cutAt     time.Time // when the last counted 429 came
 	holdCost  time.Duration
 
 	// The first 429 is looked at again once an accepted answer says how
@@ -67,9 +69,21 @@ const (
 	// Short steps reach the limit sooner; see throttled for why a step
 	// that ends before the server's burst runs out does no harm.
 	slowStartStep = 150 * time.Millisecond
+	// Slow start begins no lower than this many requests a second: a
+	// bucket with no burst refuses the opening's second request, and
+	// doubling from one a second would take a second to reach 8.
+	slowStartFloor = 8
+	// minDrain is the fewest accepted requests a drain estimate is
+	// made from.
+	minDrain = 5
+	// windowOpening is the fewest requests accepted in the opening's
+	// last second for the opening to count as a measurement of the
+	// server's allowance a second.
+	windowOpening = 16
 	// Each probe that overshoots costs a hold of the whole Client.
-	probeEvery     = 10 * time.Second
-	probeConverged = 30 * time.Second
+	probeEvery       = 10 * time.Second
+	probeConverged   = 30 * time.Second
+	probeUnconfirmed = 2 * time.Second
 	// headroom keeps pacing just under the estimated limit.
 	headroom = 0.97
 	minRate  = 0.5 // requests per second; never stop entirely
@@ -96,12 +110,13 @@ func (rc *rateControl) sentAt(now time.Time) {
 // accepted records a response that was not a 429 to a request sent at
 // sent.
 func (rc *rateControl) accepted(now, sent time.Time) {
-	if !rc.known {
-		rc.okTimes[rc.okNext%len(rc.okTimes)] = sent
-		rc.okNext++
-	} else if sent.Before(rc.firstHit) {
+	rc.okTimes[rc.okNext%len(rc.okTimes)] = sent
+	rc.okNext++
+	switch {
+	case !rc.known:
+	case sent.Before(rc.firstHit):
 		rc.burst++ // answered after the first 429, but part of the burst
-	} else {
+	default:
 		if !sent.Before(rc.stepFrom) {
 			rc.stepOK++
 		}
@@ -132,11 +147,24 @@ func (rc *rateControl) grow(now time.Time) {
 		rc.set(now, max(rc.rate*2, float64(rc.burst)))
 	case !rc.slowStart && elapsed >= quiet:
 		rc.lo = rc.rate
-		if rc.hi > rc.rate*1.05 {
+		switch {
+		case rc.hi > rc.rate*1.05:
 			rc.set(now, min((rc.rate+rc.hi)/2, rc.rate*1.1))
-		} else {
-			// The server's limit may have risen since hi was measured.
+		case !rc.confirmed:
+			// One 429 is weak evidence: the requests a pacer spaces
+			// evenly reach the server jittered, and a bucket with
+			// little burst refuses the closest pair. Try past it.
+			step := 1.1
+			if rc.window {
+				// The opening measured the allowance a second: the
+				// limit is near, and each overshoot costs a hold.
+				step = 1.04
+			}
 			rc.hi = 0
+			rc.set(now, rc.rate*step)
+		default:
+			// The server's limit may have risen since hi was measured.
+			rc.hi, rc.confirmed = 0, false
 			rc.set(now, rc.rate*1.05)
 		}
 	}
@@ -144,6 +172,12 @@ func (rc *rateControl) grow(now time.Time) {
 
 // probeQuiet is how long the rate must hold before a probe above it.
 func (rc *rateControl) probeQuiet() time.Duration {
+	if !rc.confirmed {
+		if rc.window {
+			return max(probeEvery/2, 3*rc.holdCost)
+		}
+		return max(probeUnconfirmed, 3*rc.holdCost)
+	}
 	quiet := max(probeEvery, 10*rc.holdCost)
 	if converged := rc.hi > 0 && rc.hi <= rc.rate*1.05; converged {
 		quiet = max(probeConverged, quiet)
@@ -172,42 +206,89 @@ func (rc *rateControl) throttled(now, sent, quiet time.Time, lat time.Duration, 
 		if inflight < 1 {
 			rc.firstInflight = 0
 		}
-		for _, t := range rc.okTimes {
-			if !t.IsZero() && !t.Before(sent.Add(-time.Second)) {
-				rc.burst++
-			}
+		rc.burst = rc.acceptedSince(sent.Add(-time.Second))
+		if rc.burst >= windowOpening && rc.burst < len(rc.okTimes) {
+			// A second's worth of requests got through before the first
+			// refusal: the opening measured a window's (or a bucket's)
+			// allowance a second. Doubling past it would only spend a
+			// fresh window's allowance fast and overshoot; probe up
+			// from it instead.
+			rc.slowStart, rc.window = false, true
 		}
-		rc.set(now, max(float64(rc.burst), 1))
+		rc.set(now, max(headroomIf(rc.window)*float64(rc.burst), slowStartFloor))
 	case sent.Before(rc.changed) || sent.Before(rc.quiet):
 		return // not news
 	case rc.slowStart:
 		rc.slowStart = false
 		r := rc.rate
+		// Only the step that failed sent faster than the server allows,
+		// so only its drain says what the server allows; the step
+		// before held, at half the rate.
 		est, upper := rc.estimate(rc.stepOK, rc.stepFrom, sent)
-		if m, u := rc.estimate(rc.prevOK, rc.prevFrom, sent); m > est {
-			est, upper = m, u
+		// What the server let through in the last second of overload is
+		// a floor for it (two windows' worth, at most, for a window
+		// limiter, which the probes then correct).
+		est = max(est, float64(rc.acceptedSince(sent.Add(-time.Second))))
+		good := r / 2
+		if rc.prevFrom.IsZero() {
+			good = r / 4 // failed at the first step: little is known
 		}
 		rc.lo, rc.hi = 0, r
 		if upper > 0 {
 			// Probes need not pass a limit already measured.
 			rc.hi = min(r, upper)
 		}
+		if upper == 0 {
+			// The failing step was too short to measure (a bucket with
+			// no burst refuses at once): start between what held and
+			// what failed, and let the probes find the rest.
+			est = good * 1.25
+		}
 		if b := float64(rc.burst); b >= est && b < r {
 			// The steps measured no more than the opening's window did:
 			// a window limiter, whose limit the opening measured.
 			rc.window, est, rc.hi = true, b, b
 		}
-		rc.set(now, headroom*min(max(est, r/4), r))
-	case rc.lo > 0 && rc.lo < rc.rate:
-		rc.hi = rc.rate
-		rc.set(now, rc.lo)
-		rc.lo = 0
+		rc.set(now, headroom*min(max(est, good), r))
 	default:
+		// A second failure near the same rate confirms it.
+		rc.confirmed = rc.hi > 0 && rc.rate >= rc.hi*0.9 && rc.rate <= rc.hi*1.1
+		cut := 0.85
+		if now.Sub(rc.since()) < 3*time.Second {
+			// Refused again soon after a cut: the limit fell, or
+			// lies well below; close in faster.
+			cut = 0.75
+		}
 		rc.hi = rc.rate
-		rc.set(now, rc.rate*5/6)
+		r := rc.rate * cut
+		if rc.lo > 0 && rc.lo < rc.rate {
+			r = max(min(rc.lo, r/cut*0.95), r)
+		}
+		rc.set(now, r)
+		rc.lo = 0
 	}
+	rc.cutAt = now
 	rc.holdCost = quiet.Sub(now)
 	rc.quiet = later(quiet, now.Add(rc.slot()))
+}
+
+// acceptedSince counts accepted requests sent at or after t (as far as
+// the ring of recent ones goes back).
+func (rc *rateControl) acceptedSince(t time.Time) int {
+	n := 0
+	for _, s := range rc.okTimes {
+		if !s.IsZero() && !s.Before(t) {
+			n++
+		}
+	}
+	return n
+}
+
+func headroomIf(b bool) float64 {
+	if b {
+		return headroom
+	}
+	return 1
 }
 
 // slot is the time between two requests at the current rate.
@@ -225,6 +306,12 @@ func (rc *rateControl) slot() time.Duration {
 func (rc *rateControl) estimate(ok int, from, refused time.Time) (mid, upper float64) {
 	t := refused.Sub(from)
 	if from.IsZero() || t < time.Millisecond {
+		return 0, 0
+	}
+	if ok < minDrain {
+		// A handful of requests is a coin toss, not a measurement: a
+		// bucket with no burst refuses the first pair sent closer than
+		// its interval, however long the step ran.
 		return 0, 0
 	}
 	n := float64(ok - max(rc.burst, 1))

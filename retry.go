@@ -155,6 +155,7 @@ func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
 	}
 	cl.wait = scaled(wait, c.waitScale)
 	cl.retries++
+	c.pacer.retried()
 	if resp != nil {
 		// Read now: go-retryablehttp drains the body before the retry.
 		cl.last = apiErrorFrom(resp, time.Now())

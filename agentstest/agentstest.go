@@ -10,6 +10,15 @@
 // connections, cut-off bodies, slow or hung replies) and read back every
 // request the server received.
 //
+// The Client that [Server.NewClient] hands out is made for tests of
+// failure paths: it retries after a few milliseconds, cuts every wait the
+// server names (Retry-After, the Client-wide hold after a 429) to a
+// thousandth, and does not pace itself, so a scripted 429 with
+// "Retry-After: 1" costs a millisecond, not a second, while the
+// *agents.APIError still reports what the server sent. For a test of
+// timing or pacing, [Server.NewRealTimeClient] waits in full, as a Client
+// in production does.
+//
 // A new Server holds [DefaultKey], which may read every agent except
 // [RestrictedAgent], and three agents: agt_customer_support with 127
 // sessions, the first three those of the API documentation's example, agt_sales_assistant with 250
@@ -23,6 +32,7 @@ import (
 
 	agents "github.com/agentsapi/agents-go"
 	"github.com/agentsapi/agents-go/internal/fakeapi"
+	"github.com/agentsapi/agents-go/internal/kit"
 )
 
 // DefaultKey is the API key a new Server accepts.
@@ -102,11 +112,36 @@ func NewServer(opts ...Option) *Server {
 // Close shuts the server down, ending any request it is holding.
 func (s *Server) Close() { s.srv.Close() }
 
-// NewClient returns an *agents.Client for the server: DefaultKey, the
-// server's URL, an HTTP client that reaches it, and retry waits of a few
-// milliseconds so that tests of failure paths run fast. opts are applied
-// after these and may override them.
+// NewClient returns an *agents.Client for the server, made for tests of
+// failure paths, which should take milliseconds: DefaultKey, the server's
+// URL, an HTTP client that reaches it, retry backoff of 1 to 5ms, every
+// wait the server names (Retry-After, the Client-wide hold after a 429)
+// cut to a thousandth, and adaptive pacing off, since a pacer slowing down
+// after a scripted 429 is not what a unit test is about. What the Client
+// decides and reports still goes by what the server sent: a Retry-After
+// longer than WithMaxRetryWait fails at once, and the *APIError of a
+// "Retry-After: 1" says RetryAfter 1s. opts are applied after these and
+// may override them (agents.WithAdaptivePacing(true) turns pacing back
+// on); for the server's waits in full, use [Server.NewRealTimeClient].
 func (s *Server) NewClient(opts ...agents.Option) (*agents.Client, error) {
+	fast := kit.WaitScale(waitScale).(agents.Option)
+	return s.newClient(append([]agents.Option{fast, agents.WithAdaptivePacing(false)}, opts...))
+}
+
+// waitScale is what NewClient multiplies the server's waits by.
+const waitScale = 1e-3
+
+// NewRealTimeClient returns an *agents.Client for the server that waits
+// as a Client from agents.NewClient does: every Retry-After and hold in
+// full, and pacing adaptive, for a test of timing, of pacing, or of code
+// that must cope with a real wait. Only the retry backoff used when the
+// server names no wait stays at 1 to 5ms, as in [Server.NewClient]. opts
+// are applied after these and may override them.
+func (s *Server) NewRealTimeClient(opts ...agents.Option) (*agents.Client, error) {
+	return s.newClient(opts)
+}
+
+func (s *Server) newClient(opts []agents.Option) (*agents.Client, error) {
 	base := []agents.Option{
 		agents.WithBaseURL(s.URL),
 		agents.WithAPIKey(DefaultKey),
@@ -117,7 +152,8 @@ func (s *Server) NewClient(opts ...agents.Option) (*agents.Client, error) {
 }
 
 // HTTPClient returns an *http.Client that reaches the server, for code
-// that builds its own agents.Client.
+// that builds its own agents.Client (which then has the SDK's defaults,
+// real-time waits included).
 func (s *Server) HTTPClient() *http.Client { return s.srv.Client() }
 
 // AddKey registers an API key that may read the given agents.
@@ -169,6 +205,10 @@ func (s *Server) SetChaos(seed uint64, rate float64, faults ...Fault) {
 // SetRateLimit makes the server accept at most perSecond requests a second
 // with bursts of burst, answering the rest 429 rate_limit_exceeded with
 // the given Retry-After ("" sends none). perSecond <= 0 lifts the limit.
+// The limit runs in real time, so a Client from NewClient, which waits
+// only a thousandth of each Retry-After, retries into it and may give up
+// with the 429; one from NewRealTimeClient waits and paces itself as it
+// would against the real API.
 func (s *Server) SetRateLimit(perSecond float64, burst int, retryAfter string) {
 	s.srv.SetRateLimit(perSecond, burst, retryAfter)
 }

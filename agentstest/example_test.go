@@ -83,3 +83,32 @@ func ExampleServer_SetRateLimit() {
 	// agents: 429 rate_limit_exceeded: request rate limit exceeded (retry after 30s, request req_000002)
 	// 1 throttled
 }
+
+// A scripted 429 with "Retry-After: 1" costs NewClient's Client a
+// millisecond, yet everything it reports is what the server sent.
+func ExampleServer_NewClient() {
+	srv := agentstest.NewServer()
+	defer srv.Close()
+	client, err := srv.NewClient()
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	srv.Script(agentstest.Error(http.StatusTooManyRequests, "1"))
+	_, err = client.ListSessions(ctx, "agt_customer_support", agents.ListSessionsParams{}, agents.WithCallMaxRetries(0))
+	var apiErr *agents.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println("retry after", apiErr.RetryAfter)
+	}
+
+	srv.Script(agentstest.Error(http.StatusTooManyRequests, "1"))
+	page, err := client.ListSessions(ctx, "agt_customer_support", agents.ListSessionsParams{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(page.Response.Attempts, "attempts, waited under a second:", page.Response.Waited < time.Second)
+	// Output:
+	// retry after 1s
+	// 2 attempts, waited under a second: true
+}

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/agentsapi/agents-go"
 	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/time/rate"
 )
 
 // An impl is one way of calling the endpoint. newCaller builds what one
@@ -38,7 +41,11 @@ var impls = map[string]impl{
 // newSDKCaller is the SDK exactly as a user gets it: the default Client,
 // its own transport, default retries and adaptive pacing.
 func newSDKCaller(baseURL string) (func(context.Context) error, func(), error) {
-	c, err := agents.NewClient(agents.WithBaseURL(baseURL), agents.WithAPIKey(apiKey))
+	opts := []agents.Option{agents.WithBaseURL(baseURL), agents.WithAPIKey(apiKey)}
+	if r, err := strconv.ParseFloat(os.Getenv("LAB_FIXED_RATE"), 64); err == nil {
+		opts = append(opts, agents.WithRateLimit(rate.Limit(r), 1)) // to study jitter
+	}
+	c, err := agents.NewClient(opts...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -49,7 +56,7 @@ func newSDKCaller(baseURL string) (func(context.Context) error, func(), error) {
 		}
 		return checkPage(p.Sessions)
 	}
-	return call, func() {}, nil
+	return call, watchPacing(c), nil
 }
 
 // newSDKTunedCaller is the default Client given the hand-written
@@ -161,4 +168,34 @@ func checkPage(s []agents.Session) error {
 		return fmt.Errorf("bench: page has %d sessions, want 1", len(s))
 	}
 	return nil
+}
+
+// watchPacing prints the Client's PacingStats every 250 ms to stderr
+// while LAB_PACING is set, to see what the pacer believes over a run;
+// the returned func stops it.
+func watchPacing(c *agents.Client) func() {
+	if os.Getenv("LAB_PACING") == "" {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	start := time.Now()
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				s := c.PacingStats()
+				hold := ""
+				if !s.HoldUntil.IsZero() {
+					hold = " hold " + time.Until(s.HoldUntil).Round(time.Millisecond).String()
+				}
+				fmt.Fprintf(os.Stderr, "pacing %5.2fs %-8s rate %6.1f conc %2d inflight %2d server %d/%v rem %d req %d 429 %d holds %d%s\n",
+					time.Since(start).Seconds(), s.Mode, s.Rate, s.Concurrency, s.InFlight, s.ServerLimit, s.ServerWindow, s.ServerRemaining, s.Requests, s.Throttled, s.Holds, hold)
+			}
+		}
+	}()
+	return func() { close(stop) }
 }

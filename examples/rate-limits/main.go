@@ -1,21 +1,31 @@
-// Command rate-limits runs several workers that share one Client against
-// a rate-limited API and prints, each second, how many pages got through
-// and how many 429s the client met. It runs three times: with the default
-// adaptive pacing, with WithRateLimit set just under the server's limit,
-// and with no pacing at all.
+// Command rate-limits shows one Client shared by many goroutines against
+// a rate-limited API: 16 workers list sessions as fast as they can while
+// the server allows 50 requests a second. Each second it prints what got
+// through, the 429s, and the pacer's own view from
+// [agents.Client.PacingStats]: where its pace comes from, the pace itself,
+// and the server's limit as far as the Client knows it.
+//
+// It takes about 20 seconds and says so first: the default Client
+// (adaptive pacing) for 12, then, to compare, 4 seconds each of
+// WithRateLimit set just under the limit and of no pacing at all.
+// -seconds and -compare-seconds change that; -compare-seconds 0 runs the
+// default Client alone.
 //
 // With no AGENTS_BASE_URL the embedded fake API allows -server-rate
-// requests a second (burst 5) and answers the rest 429 with Retry-After: 1.
+// requests a second (burst 5) and answers the rest 429 with
+// Retry-After: 1 and no rate-limit headers, so the Client has to learn
+// the limit from its 429s.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,101 +40,249 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, demo.ErrUsage) {
+			os.Exit(2)
+		}
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, out io.Writer) error {
+// fakeBurst and fakeRetryAfter shape the embedded fake's limiter.
+const (
+	fakeBurst      = 5
+	fakeRetryAfter = "1"
+)
+
+// mode is one run: a Client made with opts, for d.
+type mode struct {
+	name string
+	opts []agents.Option
+	d    time.Duration
+}
+
+// result is what one run got through.
+type result struct {
+	ok, errs, throttled int64
+	elapsed             time.Duration
+	perSec              []int64 // calls that got through, second by second
+}
+
+func run(ctx context.Context, args []string, out, diag io.Writer) error {
 	fs := flag.NewFlagSet("rate-limits", flag.ContinueOnError)
+	fs.SetOutput(diag)
 	workers := fs.Int("workers", 16, "goroutines sharing the Client")
-	seconds := fs.Int("seconds", 6, "how long each run lasts")
-	serverRate := fs.Float64("server-rate", 50, "requests a second the embedded server allows")
+	seconds := fs.Int("seconds", 12, "how long the default Client runs")
+	compare := fs.Int("compare-seconds", 4, "how long each comparison run lasts (0: none)")
+	serverRate := fs.Float64("server-rate", 50, "requests a second the embedded fake allows")
 	agent := fs.String("agent", "agt_customer_support", "agent key")
-	if err := fs.Parse(args); err != nil {
+	limitFake := func(s *agentstest.Server) { s.SetRateLimit(*serverRate, fakeBurst, fakeRetryAfter) }
+	if help, err := demo.Parse(fs, args, limitFake); help || err != nil {
 		return err
 	}
-	modes := []struct {
-		name string
-		opts []agents.Option
-	}{
-		{"adaptive pacing (the default)", nil},
-		{fmt.Sprintf("WithRateLimit(%.0f, 1)", *serverRate*0.95), []agents.Option{agents.WithRateLimit(rate.Limit(*serverRate*0.95), 1)}},
-		{"no pacing", []agents.Option{agents.WithAdaptivePacing(false)}},
+	if *workers < 1 || *seconds < 1 || *compare < 0 || *serverRate <= 0 {
+		return errors.New("rate-limits: need -workers and -seconds of 1 or more, -compare-seconds of 0 or more, and a positive -server-rate")
 	}
+	fixed := *serverRate * 0.95
+	modes := []mode{{"default Client (adaptive pacing)", nil, time.Duration(*seconds) * time.Second}}
+	if *compare > 0 {
+		d := time.Duration(*compare) * time.Second
+		modes = append(modes,
+			mode{fmt.Sprintf("WithRateLimit(%.0f, 1)", fixed), []agents.Option{agents.WithRateLimit(rate.Limit(fixed), 1)}, d},
+			mode{"no pacing", []agents.Option{agents.WithAdaptivePacing(false)}, d},
+		)
+	}
+
+	// Say first how long this takes, and against what.
+	var total time.Duration
+	plan := make([]string, len(modes))
+	for i, m := range modes {
+		total += m.d
+		plan[i] = fmt.Sprintf("%s for %v", m.name, m.d)
+	}
+	fake := os.Getenv("AGENTS_BASE_URL") == ""
+	fmt.Fprintf(out, "This takes about %v (Ctrl-C stops it): %s.\n", total, strings.Join(plan, ", then "))
+	if fake {
+		fmt.Fprintf(out, "%d workers share one Client; the server allows %.0f requests/s (burst %d) and answers the rest 429 with Retry-After: %s, without rate-limit headers.\n",
+			*workers, *serverRate, fakeBurst, fakeRetryAfter)
+	} else {
+		fmt.Fprintf(out, "%d workers share one Client against AGENTS_BASE_URL, whose limit this program does not know.\n", *workers)
+	}
+
+	// One server for every run (the notice about it is printed once),
+	// with a fresh limiter and a fresh Client for each.
+	var srv *agentstest.Server
+	_, done, err := demo.Client(func(s *agentstest.Server) { srv = s; s.KeepLog(false) })
+	if err != nil {
+		return err
+	}
+	defer done()
+	newClient := func(opts ...agents.Option) (*agents.Client, error) {
+		if srv == nil {
+			return agents.NewClient(opts...)
+		}
+		limitFake(srv)
+		return srv.NewRealTimeClient(opts...)
+	}
+
+	results := make([]result, 0, len(modes))
 	for _, m := range modes {
 		if ctx.Err() != nil {
-			return nil
+			break
 		}
-		fmt.Fprintf(out, "\n%s, %d workers:\n", m.name, *workers)
-		var throttled atomic.Int64
-		opts := append(m.opts, agents.WithLogger(slog.New(&count429{n: &throttled})))
-		client, done, err := demo.Client(func(s *agentstest.Server) {
-			s.KeepLog(false)
-			s.SetRateLimit(*serverRate, 5, "1")
-		}, opts...)
+		client, err := newClient(m.opts...)
 		if err != nil {
 			return err
 		}
-		total := load(ctx, client, *agent, *workers, time.Duration(*seconds)*time.Second, &throttled, out)
-		done()
-		fmt.Fprintf(out, "  total: %.1f pages/s", float64(total)/float64(*seconds))
-		if os.Getenv("AGENTS_BASE_URL") == "" {
-			fmt.Fprintf(out, " (%.0f%% of the server's %.0f/s)", 100*float64(total)/float64(*seconds) / *serverRate, *serverRate)
+		fmt.Fprintf(out, "\n%s, %d workers, %v:\n", m.name, *workers, m.d)
+		res, err := load(ctx, client, *agent, *workers, m.d, out)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintln(out)
+		results = append(results, res)
+		fmt.Fprintf(out, "  => %s\n", summary(res, fake, *serverRate))
+	}
+
+	if len(results) > 1 {
+		fmt.Fprintf(out, "\nSummary, %d workers", *workers)
+		if fake {
+			fmt.Fprintf(out, ", server allowing %.0f requests/s", *serverRate)
+		}
+		fmt.Fprintln(out, ":")
+
+		table(out, modes, results, fake, *serverRate)
 	}
 	return nil
 }
 
-// load runs the workers for d and prints a line a second; it returns how
-// many pages got through.
-func load(ctx context.Context, client *agents.Client, agent string, workers int, d time.Duration, throttled *atomic.Int64, out io.Writer) int64 {
+// share is the part of the limit the run's calls a second made, over the
+// whole run and over its second half, where the pace has settled.
+func (res result) share(serverRate float64) (all, settled float64) {
+	all = float64(res.ok) / res.elapsed.Seconds() / serverRate
+	n := max(len(res.perSec)/2, 1)
+	var sum int64
+	for _, k := range res.perSec[max(len(res.perSec)-n, 0):] {
+		sum += k
+	}
+	return all, float64(sum) / float64(n) / serverRate
+}
+
+// summary says in a line what a run got through.
+func summary(res result, fake bool, serverRate float64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%.1f ok/s", float64(res.ok)/res.elapsed.Seconds())
+	if fake {
+		all, settled := res.share(serverRate)
+		fmt.Fprintf(&b, ": %.0f%% of the limit (%.0f%% over the last %ds)", 100*all, 100*settled, max(len(res.perSec)/2, 1))
+	}
+	fmt.Fprintf(&b, ", %d 429s, %d errors", res.throttled, res.errs)
+	return b.String()
+}
+
+// table prints the runs side by side.
+func table(out io.Writer, modes []mode, results []result, fake bool, serverRate float64) {
+	fmt.Fprintf(out, "  %-34s %5s %6s", "run", "time", "ok/s")
+	if fake {
+		fmt.Fprintf(out, " %10s %10s", "% of limit", "last half")
+	}
+	fmt.Fprintf(out, " %6s %6s\n", "429s", "errors")
+	for i, res := range results {
+		fmt.Fprintf(out, "  %-34s %4.0fs %6.1f", modes[i].name, res.elapsed.Seconds(), float64(res.ok)/res.elapsed.Seconds())
+		if fake {
+			all, settled := res.share(serverRate)
+			fmt.Fprintf(out, " %9.0f%% %9.0f%%", 100*all, 100*settled)
+		}
+		fmt.Fprintf(out, " %6d %6d\n", res.throttled, res.errs)
+	}
+}
+
+// load runs the workers for d, printing a line a second, and returns
+// what got through. A call that fails for a reason waiting cannot fix (a
+// wrong key or agent) ends the run with its error.
+func load(ctx context.Context, client *agents.Client, agent string, workers int, d time.Duration, out io.Writer) (result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	time.AfterFunc(d, cancel)
-	var ok atomic.Int64
+	start := time.Now()
+
+	var ok, errs atomic.Int64
+	var fatal error
+	var fatalOnce sync.Once
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				if _, err := client.ListSessions(ctx, agent, agents.ListSessionsParams{Limit: 1}); err == nil {
+				_, err := client.ListSessions(ctx, agent, agents.ListSessionsParams{Limit: 1})
+				switch {
+				case err == nil:
 					ok.Add(1)
+				case ctx.Err() != nil:
+					// The run ended during the call.
+				case errors.Is(err, agents.ErrInvalidRequest), errors.Is(err, agents.ErrUnauthorized),
+					errors.Is(err, agents.ErrForbidden), errors.Is(err, agents.ErrAgentNotFound):
+					fatalOnce.Do(func() { fatal = err })
+					cancel()
+				default:
+					errs.Add(1)
 				}
 			}
 		})
 	}
+
+	fmt.Fprintf(out, "  %4s %5s %5s %5s %5s %9s  %-8s %-18s %s\n",
+		"", "ok/s", "429/s", "err/s", "holds", "in flight", "pacing", "pace", "server's limit")
+	// The run ends on its last tick, so that it prints a line for every
+	// second it lasted.
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	var lastOK, last429 int64
+	var res result
+	var lastHolds int64
 	for sec := 1; ; sec++ {
 		select {
 		case <-ctx.Done():
+			res.elapsed = time.Since(start)
 			wg.Wait()
-			return ok.Load()
+			if fatal != nil {
+				return result{}, fatal
+			}
+			res.ok, res.errs, res.throttled = ok.Load(), errs.Load(), client.PacingStats().Throttled
+			return res, nil
 		case <-tick.C:
-			o, t := ok.Load(), throttled.Load()
-			fmt.Fprintf(out, "  %2ds  %4d pages  %4d 429s\n", sec, o-lastOK, t-last429)
-			lastOK, last429 = o, t
+			st := client.PacingStats()
+			o, e := ok.Load(), errs.Load()
+			fmt.Fprintf(out, "  %3ds %5d %5d %5d %5d %9d  %-8s %-18s %s\n", sec,
+				o-res.ok, st.Throttled-res.throttled, e-res.errs, st.Holds-lastHolds,
+				st.InFlight, st.Mode, pace(st), serverLimit(st))
+			res.perSec = append(res.perSec, o-res.ok)
+			res.ok, res.errs, res.throttled, lastHolds = o, e, st.Throttled, st.Holds
+			if time.Duration(sec)*time.Second >= d {
+				cancel()
+			}
 		}
 	}
 }
 
-// count429 is a slog.Handler that counts the client's retry lines for a
-// 429: how a program can watch its rate limiting without touching the
-// transport.
-type count429 struct{ n *atomic.Int64 }
+// pace is the pace the Client keeps: a rate, a cap on requests in
+// flight, both, or "-" when nothing holds it back.
+func pace(st agents.PacingStats) string {
+	var p []string
+	if st.Rate > 0 {
+		p = append(p, fmt.Sprintf("%.1f/s", st.Rate))
+	}
+	if st.Concurrency > 0 {
+		p = append(p, fmt.Sprintf("<=%d in flight", st.Concurrency))
+	}
+	if len(p) == 0 {
+		return "-"
+	}
+	return strings.Join(p, ", ")
+}
 
-func (c *count429) Enabled(context.Context, slog.Level) bool { return true }
-func (c *count429) WithAttrs([]slog.Attr) slog.Handler       { return c }
-func (c *count429) WithGroup(string) slog.Handler            { return c }
-func (c *count429) Handle(_ context.Context, r slog.Record) error {
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "status" && a.Value.Int64() == 429 {
-			c.n.Add(1)
-		}
-		return true
-	})
-	return nil
+// serverLimit is the server's limit as its rate-limit headers last gave
+// it; a server that sends none leaves the Client to learn it from 429s.
+func serverLimit(st agents.PacingStats) string {
+	if st.ServerLimit <= 0 {
+		return "not announced"
+	}
+	return fmt.Sprintf("%d per %v, %d left", st.ServerLimit, st.ServerWindow, st.ServerRemaining)
 }

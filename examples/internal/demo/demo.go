@@ -25,7 +25,9 @@ func Client(prepare func(*agentstest.Server), opts ...agents.Option) (*agents.Cl
 	if prepare != nil {
 		prepare(srv)
 	}
-	c, err := srv.NewClient(opts...)
+	// The examples show what a Client does in production: real waits and
+	// adaptive pacing, not the test kit's shortcuts.
+	c, err := srv.NewRealTimeClient(opts...)
 	if err != nil {
 		srv.Close()
 		return nil, nil, err
