@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,11 @@ type callState struct {
 	reqID   string
 	cause   error // of the attempt being retried, when it had no usable response
 	page    *SessionPage
+	// last is the response retried last, as an *APIError, and refused
+	// is set when the Client's hold or pacing would not send an attempt:
+	// a call that ends so still owes its caller the server's answer.
+	last    *APIError
+	refused bool
 
 	attempts int           // attempts sent so far
 	waited   time.Duration // retry waits, holds and pacing so far
@@ -96,8 +102,10 @@ func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*Sess
 	cl.rc.RetryMax, cl.rc.RetryWaitMin, cl.rc.RetryWaitMax = o.maxRetries, c.backoffMin, c.backoffMax
 	resp, err := cl.rc.Do(req)
 	if err != nil {
+		// An *APIError that a caller made the context's cause is theirs,
+		// perhaps shared between calls: only the call's own is touched.
 		var apiErr *APIError
-		if errors.As(err, &apiErr) {
+		if errors.As(err, &apiErr) && !errors.Is(context.Cause(ctx), apiErr) {
 			apiErr.Attempts = cl.attempts
 		}
 		if err == ctx.Err() {
@@ -180,6 +188,10 @@ func (cl *call) schedule(resp *http.Response, err error) (bool, error) {
 	cl.wait = scaled(wait, c.waitScale)
 	cl.retries++
 	c.pacer.retried()
+	if resp != nil {
+		// Read now: go-retryablehttp drains the body before the retry.
+		cl.last = apiErrorFrom(resp, time.Now())
+	}
 	return true, nil
 }
 
@@ -234,6 +246,11 @@ func (cl *call) giveUp(resp *http.Response, err error, attempts int) (*http.Resp
 		err = errors.New("agents: request failed")
 	}
 	err = tidy(err)
+	// A context that ended is the caller's own doing, reported as such
+	// wherever the wait was (see fetch), not as the server's answer.
+	if cl.refused && cl.last != nil && cl.ctx.Err() == nil {
+		err = &refusedRetryError{last: cl.last, why: err}
+	}
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) && attempts > 1 {
 		err = fmt.Errorf("%w (after %d attempts)", err, attempts)
@@ -244,6 +261,22 @@ func (cl *call) giveUp(resp *http.Response, err error, attempts int) (*http.Resp
 	}
 	return nil, err
 }
+
+// refusedRetryError is the error of a call whose retry the Client would
+// not send (a hold or a pacing slot too far away): the server's last
+// answer, which the contract promises as an *APIError, and why the call
+// stopped there, both reachable with errors.Is and errors.As. The last
+// answer comes first, so that errors.As finds it before a hold's 429.
+type refusedRetryError struct {
+	last *APIError
+	why  error
+}
+
+func (e *refusedRetryError) Error() string {
+	return e.last.Error() + "; not retried: " + strings.TrimPrefix(e.why.Error(), "agents: ")
+}
+
+func (e *refusedRetryError) Unwrap() []error { return []error{e.last, e.why} }
 
 // retryable reports whether a transport or body error is worth another
 // attempt. A body cut off or an attempt timed out is; the SDK's own

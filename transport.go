@@ -32,6 +32,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	waited := time.Since(start)
 	cl.waited += waited
 	if err != nil {
+		cl.refused = true
 		return nil, &ownError{err}
 	}
 	cl.attempts++
