@@ -43,6 +43,7 @@ type pacer struct {
 	lim      *rate.Limiter // the controller's rate, with a burst of one
 	hold     hold
 	wake     chan struct{} // closed on news while the head sleeps
+	news     chan struct{} // closed when a hold begins or its spread moves on
 	counters PacingStats   // the running totals of PacingStats
 }
 
@@ -139,17 +140,29 @@ func (p *pacer) waitFixed(ctx context.Context) error {
 // deadline (what is left of a hold, the head's next slot) is refused at
 // once; a wait that only might is not, since the pace may rise meanwhile.
 func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
-	p.mu.Lock()
-	at, held, _ := p.next(time.Now())
-	err = p.refuse(ctx, at, held)
-	p.mu.Unlock()
-	if err != nil {
-		return ticket{}, err
-	}
-	select {
-	case p.head <- struct{}{}:
-	case <-ctx.Done():
-		return ticket{}, ctxError(ctx)
+	// Callers waiting for the head position look again whenever a hold
+	// begins or its spread moves on: none of them can send before the
+	// head's next release, so one whose deadline falls before it gets
+	// the hold's 429 then, rather than a bare deadline error later.
+	for queued := false; !queued; {
+		p.mu.Lock()
+		at, held, _ := p.next(time.Now())
+		err = p.refuse(ctx, at, held)
+		if p.news == nil {
+			p.news = make(chan struct{})
+		}
+		news := p.news
+		p.mu.Unlock()
+		if err != nil {
+			return ticket{}, err
+		}
+		select {
+		case p.head <- struct{}{}:
+			queued = true
+		case <-news:
+		case <-ctx.Done():
+			return ticket{}, ctxError(ctx)
+		}
 	}
 	p.queued.Add(1)
 	defer func() { <-p.head; p.queued.Add(-1) }()
@@ -165,6 +178,7 @@ func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 				n := max(p.queued.Load()-1, 1)
 				gap := h.until.Add(h.spread()).Sub(now) / time.Duration(n)
 				h.next = now.Add(gap/2 + rand.N(gap/2+1))
+				p.tell()
 			}
 			t := p.let(now)
 			p.ctl.sent(now, t.seq)
@@ -319,6 +333,7 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 			}
 			// The hold is set before pacing hears of the 429, so that
 			// requests let through meanwhile are sent after the hold.
+			p.tell()
 			p.hold = hold{until: quiet, from: now, said: said, by: &APIError{
 				StatusCode: http.StatusTooManyRequests,
 				Code:       codeRateLimited,
@@ -345,6 +360,14 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 	if p.wake != nil {
 		close(p.wake)
 		p.wake = nil
+	}
+}
+
+// tell wakes the callers waiting for the head position; p.mu is held.
+func (p *pacer) tell() {
+	if p.news != nil {
+		close(p.news)
+		p.news = nil
 	}
 }
 

@@ -122,19 +122,13 @@ func TestHoldStaggerRefusedPastDeadline(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		callers int
-		skip    string
 	}{
 		{name: "one caller", callers: 1},
 		// Queued latest deadline first, so that those with the earliest
 		// deadlines wait behind slots they cannot make.
-		{name: "eight callers, latest deadline first", callers: 8, skip: "pacer bug: a caller queued for the head position " +
-			"(pacer.waitTurn) waits out its deadline behind a head whose slot in the hold's spread is past it, and gets " +
-			"\"context deadline exceeded\" instead of the hold's 429"},
+		{name: "eight callers, latest deadline first", callers: 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.skip != "" {
-				t.Skip(tc.skip)
-			}
 			t.Parallel()
 			srv, c := setup(t, agents.WithMaxRetries(0), agents.WithAdaptivePacing(false), countAttempts)
 			srv.Script(fakeapi.Status(429, "1"))
