@@ -36,10 +36,19 @@ func main() {
 		if errors.Is(err, demo.ErrUsage) {
 			os.Exit(2)
 		}
+		if errors.Is(err, errInterrupted) {
+			// Said already; a script must still see that the export
+			// is not complete. 130 is what shells use for Ctrl-C.
+			os.Exit(130)
+		}
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
+
+// errInterrupted ends a run that Ctrl-C stopped after it printed how to
+// carry on.
+var errInterrupted = errors.New("interrupted")
 
 // prepareFake sets up the embedded fake API. It is slowed down a little
 // so that the progress bar (and Ctrl-C) can be seen; tests replace it.
@@ -127,7 +136,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		total, out.partial, untouched, o.agent, o.out, key)
 	if errors.Is(walkErr, context.Canceled) {
 		fmt.Fprintln(stderr, "interrupted; "+carryOn)
-		return nil
+		return errInterrupted
 	}
 	return fmt.Errorf("%w\n%s", cause(walkErr), carryOn)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -159,8 +160,8 @@ func TestInterruptAndResume(t *testing.T) {
 		cancel()
 	}()
 	var stderr strings.Builder
-	if err := run(ctx, []string{"-o", out, "-limit", "100"}, &stderr); err != nil {
-		t.Fatal(err)
+	if err := run(ctx, []string{"-o", out, "-limit", "100"}, &stderr); !errors.Is(err, errInterrupted) {
+		t.Fatalf("interrupted run: err = %v, want errInterrupted (exit status 130)", err)
 	}
 	t.Logf("first run:\n%s", stderr.String())
 	if !strings.Contains(stderr.String(), "interrupted; 400 sessions are kept in "+out+".partial") {
