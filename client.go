@@ -155,6 +155,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c.pacer = newPacer(cfg.maxRetryWait, fixed, adaptive)
 	c.pacer.scale = cfg.waitScale
+	c.pacer.onHold, c.pacer.onPacing = cfg.hooks.OnHold, cfg.hooks.OnPacing
 	c.waitScale = cfg.waitScale
 	return c, nil
 }

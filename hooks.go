@@ -174,22 +174,6 @@ func both1[E any](a, b func(E)) func(E) {
 	return func(e E) { a(e); b(e) }
 }
 
-// onHold tells the hooks of a Client-wide hold; it does nothing when no
-// OnHold is set.
-func (c *Client) onHold(ev HoldEvent) {
-	if f := c.hooks.OnHold; f != nil {
-		f(ev)
-	}
-}
-
-// onPacing tells the hooks of a change of pace; it does nothing when no
-// OnPacing is set.
-func (c *Client) onPacing(ev PacingEvent) {
-	if f := c.hooks.OnPacing; f != nil {
-		f(ev)
-	}
-}
-
 // sent tells the hooks that an attempt is about to go out.
 func (cl *call) sent(req *http.Request, waited time.Duration) {
 	if f := cl.c.hooks.OnAttempt; f != nil {

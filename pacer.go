@@ -27,6 +27,9 @@ type pacer struct {
 	fixed    *rate.Limiter // WithRateLimit; nil when not set
 	adaptive bool
 	scale    float64 // of the waits the server names; see internal/kit
+	// onHold and onPacing are the Client's hooks, called outside p.mu.
+	onHold   func(HoldEvent)
+	onPacing func(PacingEvent)
 
 	inflight atomic.Int64
 	queued   atomic.Int64 // callers in waitTurn
@@ -192,8 +195,18 @@ func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 				return ticket{}, err
 			}
 		}
+		var (
+			evPace  PacingEvent
+			changed bool
+		)
 		if !held {
-			p.ctl.demand(now, full)
+			if p.onPacing != nil {
+				before := p.view(now)
+				p.ctl.demand(now, full)
+				evPace, changed = p.changed(before, now, "probe")
+			} else {
+				p.ctl.demand(now, full)
+			}
 		}
 		wake := make(chan struct{})
 		p.wake = wake
@@ -202,6 +215,9 @@ func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 			at, full = g, false
 		}
 		p.mu.Unlock()
+		if changed {
+			p.onPacing(evPace)
+		}
 		var timer *time.Timer
 		var fired <-chan time.Time
 		if !full {
@@ -322,8 +338,17 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 		}
 	}
 
+	var (
+		held    bool
+		evHold  HoldEvent
+		evPace  PacingEvent
+		changed bool
+	)
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	var before paceView
+	if p.onPacing != nil && p.adaptive {
+		before = p.view(now)
+	}
 	p.counters.Requests++
 	if a.status == http.StatusTooManyRequests {
 		p.counters.Throttled++
@@ -331,6 +356,8 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 			if !p.hold.until.After(now) {
 				p.counters.Holds++
 			}
+			held = p.onHold != nil
+			evHold = HoldEvent{Until: quiet, Duration: quiet.Sub(now), RequestID: clean(resp.Header.Get("X-Request-Id"), 200)}
 			// The hold is set before pacing hears of the 429, so that
 			// requests let through meanwhile are sent after the hold.
 			p.tell()
@@ -361,6 +388,51 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 		close(p.wake)
 		p.wake = nil
 	}
+	if p.onPacing != nil && p.adaptive {
+		reason := "answer"
+		switch {
+		case a.status == http.StatusTooManyRequests:
+			reason = "429"
+		case a.hasQuota:
+			reason = "headers"
+		}
+		evPace, changed = p.changed(before, now, reason)
+	}
+	p.mu.Unlock()
+	// The hooks run outside the lock: they may read PacingStats.
+	if held {
+		p.onHold(evHold)
+	}
+	if changed {
+		p.onPacing(evPace)
+	}
+}
+
+// paceView is what a PacingEvent reports, to tell when it changed.
+type paceView struct {
+	rate  float64
+	conc  int
+	limit int
+}
+
+// view is the pace now; p.mu is held.
+func (p *pacer) view(now time.Time) paceView {
+	pc := p.ctl.pace(now)
+	v := paceView{rate: pc.r, conc: pc.n}
+	if p.ctl.quota.active(now) {
+		v.limit = p.ctl.quota.limit
+	}
+	return v
+}
+
+// changed returns the PacingEvent for a pace that moved from before;
+// p.mu is held.
+func (p *pacer) changed(before paceView, now time.Time, reason string) (PacingEvent, bool) {
+	after := p.view(now)
+	if after == before {
+		return PacingEvent{}, false
+	}
+	return PacingEvent{Rate: after.rate, Concurrency: after.conc, Limit: after.limit, Reason: reason}, true
 }
 
 // tell wakes the callers waiting for the head position; p.mu is held.
