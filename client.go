@@ -118,7 +118,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if cfg.maxRetryWait < 0 || cfg.attemptTimeout < 0 || cfg.walkBudget < 0 {
 		return nil, errors.New("agents: WithMaxRetryWait, WithAttemptTimeout and WithWalkRetryBudget take durations of 0 or more")
 	}
-	if cfg.limitSet && (cfg.limit <= 0 || cfg.burst < 1) {
+	if cfg.limitSet && (!(cfg.limit > 0) || cfg.burst < 1) { // NaN is not > 0
 		return nil, fmt.Errorf("agents: WithRateLimit(%v, %d): need a positive rate and a burst of at least 1", cfg.limit, cfg.burst)
 	}
 

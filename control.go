@@ -263,3 +263,11 @@ func later(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// earlier returns the earlier of two times.
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

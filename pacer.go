@@ -65,8 +65,9 @@ type hold struct {
 func (h hold) spread() time.Duration { return min(h.until.Sub(h.from)/10, maxStagger) }
 
 // maxHold bounds a Client-wide hold, so that one absurd Retry-After cannot
-// disable a Client: after it, one request finds out whether the server
-// still refuses.
+// disable a Client: after it, the calls held back are let go (spread as
+// after any hold) and their answers say whether the server still refuses.
+// A quota that rate-limit headers say is spent is bounded the same way.
 const maxHold = time.Minute
 
 // maxStagger bounds how far past the end of a hold a waiter may be spread,
@@ -102,11 +103,6 @@ func (p *pacer) wait(ctx context.Context) (ticket, error) {
 		t.free = true
 		return t, nil
 	}
-	if p.fixed != nil {
-		if err := p.waitFixed(ctx); err != nil {
-			return ticket{}, err
-		}
-	}
 	return p.waitTurn(ctx)
 }
 
@@ -118,39 +114,23 @@ func (p *pacer) let(now time.Time) ticket {
 	}
 }
 
-// waitFixed waits for WithRateLimit's slot, or refuses at once one that
-// would end past the deadline or take longer than WithMaxRetryWait.
-func (p *pacer) waitFixed(ctx context.Context) error {
-	now := time.Now()
-	r := p.fixed.ReserveN(now, 1)
-	d := r.DelayFrom(now)
-	if d == 0 {
-		return nil
-	}
-	if err := p.refusePace(ctx, d, "WithRateLimit"); err != nil {
-		r.CancelAt(now)
-		return err
-	}
-	if err := sleep(ctx, d); err != nil {
-		r.Cancel()
-		return err
-	}
-	return nil
-}
-
 // waitTurn queues for the head position, then waits out the hold and the
 // controller's pace. Before queueing, a wait that is certain to pass the
 // deadline (what is left of a hold, the head's next slot) is refused at
 // once; a wait that only might is not, since the pace may rise meanwhile.
 func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
+	// queued counts every caller in here, head or not, so that a hold's
+	// spread knows how many it lets go.
+	p.queued.Add(1)
+	defer p.queued.Add(-1)
 	// Callers waiting for the head position look again whenever a hold
 	// begins or its spread moves on: none of them can send before the
 	// head's next release, so one whose deadline falls before it gets
 	// the hold's 429 then, rather than a bare deadline error later.
 	for queued := false; !queued; {
 		p.mu.Lock()
-		at, held, _ := p.next(time.Now())
-		err = p.refuse(ctx, at, held)
+		at, why, _ := p.next(time.Now())
+		err = p.refuse(ctx, at, why)
 		if p.news == nil {
 			p.news = make(chan struct{})
 		}
@@ -167,14 +147,17 @@ func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 			return ticket{}, ctxError(ctx)
 		}
 	}
-	p.queued.Add(1)
-	defer func() { <-p.head; p.queued.Add(-1) }()
+	defer func() { <-p.head }()
 	for {
 		now := time.Now()
 		p.mu.Lock()
-		at, held, full := p.next(now)
+		at, why, full := p.next(now)
+		held := why == waitHold
 		if !full && !at.After(now) {
 			p.lim.ReserveN(now, 1)
+			if p.fixed != nil {
+				p.fixed.ReserveN(now, 1)
+			}
 			if h := &p.hold; now.Before(h.until.Add(h.spread())) {
 				// Spread the rest of the queue over what is left of the
 				// spread, each at a random point of its share.
@@ -190,7 +173,7 @@ func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 			return t, nil
 		}
 		if !full {
-			if err := p.refuse(ctx, at, held); err != nil {
+			if err := p.refuse(ctx, at, why); err != nil {
 				p.mu.Unlock()
 				return ticket{}, err
 			}
@@ -239,23 +222,42 @@ func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 	}
 }
 
-// next is the earliest time the head may send, whether that is the hold,
-// and whether the cap on requests in flight is reached (then only an
-// answer can free a place).
-func (p *pacer) next(now time.Time) (at time.Time, held, full bool) {
+// waitKind says what a wait is for, to word its refusal.
+type waitKind uint8
+
+const (
+	waitNone  waitKind = iota
+	waitHold           // the Client-wide hold after a 429, and its spread
+	waitFixed          // WithRateLimit
+	waitPace           // adaptive pacing
+)
+
+// next is the earliest time the head may send, what it waits for, and
+// whether the cap on requests in flight is reached (then only an answer
+// can free a place). WithRateLimit's slot is taken here, after the hold,
+// so that slots do not pile up during a hold and go out at once after.
+func (p *pacer) next(now time.Time) (at time.Time, why waitKind, full bool) {
 	if h := p.hold; now.Before(h.until.Add(h.spread())) {
 		if at = later(h.until, h.next); at.After(now) {
-			return at, true, false
+			return at, waitHold, false
+		}
+	}
+	at = now
+	if p.fixed != nil {
+		if tok := p.fixed.TokensAt(now); tok < 1 {
+			at = now.Add(time.Duration((1 - tok) / float64(p.fixed.Limit()) * float64(time.Second)))
+			why = waitFixed
 		}
 	}
 	if !p.adaptive {
-		return now, false, false
+		return at, why, false
 	}
 	pc := p.ctl.pace(now)
 	if pc.n > 0 && int(p.inflight.Load()) >= pc.n {
-		return time.Time{}, false, true
+		return time.Time{}, waitPace, true
 	}
-	at = later(now, pc.notBefore)
+	fixedAt := at
+	at = later(at, pc.notBefore)
 	if r := rate.Limit(pc.r); pc.r == 0 {
 		if p.lim.Limit() != rate.Inf {
 			p.lim.SetLimitAt(now, rate.Inf)
@@ -271,12 +273,15 @@ func (p *pacer) next(now time.Time) (at time.Time, held, full bool) {
 			at = at.Add(time.Duration((1 - tok) / pc.r * float64(time.Second)))
 		}
 	}
-	return at, false, false
+	if at.After(fixedAt) {
+		why = waitPace
+	}
+	return at, why, false
 }
 
 // idle reports whether nothing would delay a request now.
 func (p *pacer) idle(now time.Time) bool {
-	if p.fixed != nil || p.hold.until.After(now) {
+	if p.fixed != nil || p.hold.until.Add(p.hold.spread()).After(now) {
 		return false
 	}
 	if !p.adaptive {
@@ -289,12 +294,17 @@ func (p *pacer) idle(now time.Time) bool {
 // refuse returns an error when waiting until at is longer than the Client
 // allows or would pass the context's deadline: for a hold, the 429 that
 // set it, with RetryAfter set to what is left of it.
-func (p *pacer) refuse(ctx context.Context, at time.Time, held bool) error {
+func (p *pacer) refuse(ctx context.Context, at time.Time, why waitKind) error {
 	d := time.Until(at)
 	if d <= 0 {
 		return nil
 	}
-	if !held {
+	switch why {
+	case waitNone:
+		return nil
+	case waitFixed:
+		return p.refusePace(ctx, d, "WithRateLimit")
+	case waitPace:
 		return p.refusePace(ctx, d, "adaptive pacing")
 	}
 	// A hold the server asked to last longer than the Client may wait

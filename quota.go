@@ -13,9 +13,10 @@ import (
 //   - The steady rate is the limit over the window, less a little
 //     headroom: that fits fixed windows, sliding windows (whose Remaining
 //     hovers near zero and never jumps back) and token buckets alike.
-//     Within a fixed window, what remains may be spread over what is left
-//     of it when that is faster: early in a long window, a Client need
-//     not crawl at limit/window with most of its quota unused.
+//     A long window (longWindow or more: an hourly or daily quota) is not
+//     paced at all, only guarded: its quota is the program's to spend as
+//     its work comes, and pacing a daily 10,000 evenly would make every
+//     burst of calls crawl at one request every 8.6 s.
 //   - Remaining is a guard. Only an answer to a request sent later than
 //     the one that last set it updates it, and requests sent since are
 //     counted against it. When nothing remains, a fixed window's Client
@@ -55,6 +56,9 @@ const (
 	quotaHeadroom = 0.98
 	quotaCut      = 0.8  // share kept when the fleet overdraws
 	quotaGrow     = 0.05 // share regained each window without
+	// longWindow is the shortest window whose remaining quota is spread
+	// over its rest; see quotaControl.
+	longWindow = 10 * time.Second
 	// A quota not confirmed by an answer for this many windows (and at
 	// least quotaForget) is forgotten: the server stopped sending it.
 	quotaForget = 30 * time.Second
@@ -136,7 +140,9 @@ func (qc *quotaControl) adjust(a answer) {
 	if dry && !qc.dryOnce {
 		qc.dryOnce = true
 		own := qc.ownSince(now.Add(-qc.window))
-		if float64(own) < 0.9*float64(qc.limit) && now.Sub(qc.cutAt) >= qc.window {
+		// The ring of sends holds len(sends): a Client alone on a larger
+		// quota must not see others in what it forgot.
+		if float64(own) < 0.9*float64(min(qc.limit, len(qc.sends))) && now.Sub(qc.cutAt) >= qc.window {
 			qc.share = max(qc.share*quotaCut, 0.01)
 			qc.cutAt, qc.growAt = now, now
 		}
@@ -153,10 +159,13 @@ func (qc *quotaControl) rate(now time.Time) float64 {
 	if qc.limit <= 0 {
 		return 0 // Remaining alone: the guard, no pace
 	}
-	// Spreading what remains over what is left of a window looks faster
-	// but bursts into sliding windows, whose Remaining also jumps back
-	// after a pause: the steady rate is safe for every shape.
-	return float64(qc.limit) / qc.window.Seconds() * qc.share * quotaHeadroom
+	if qc.window >= longWindow {
+		return 0 // the guard alone; see quotaControl
+	}
+	r := float64(qc.limit) / qc.window.Seconds()
+	// Never slower than one request a hold's bound: it brings news, and
+	// a quota that looked spent may have been given back.
+	return max(r*qc.share*quotaHeadroom, 1/maxHold.Seconds())
 }
 
 // blockedUntil is when the guard lets the next request go: now, unless
@@ -179,6 +188,9 @@ func (qc *quotaControl) blockedUntil(now time.Time) time.Time {
 		default:
 			qc.block = now.Add(qc.window)
 		}
+		// Like a hold, a spent quota stops the Client for a bounded time;
+		// then one request fetches fresh news.
+		qc.block = earlier(qc.block, now.Add(maxHold))
 	}
 	return qc.block
 }

@@ -268,7 +268,7 @@ func (rc *rateControl) throttled(now, sent, quiet time.Time, lat time.Duration, 
 		rc.lo = 0
 	}
 	rc.cutAt = now
-	rc.holdCost = quiet.Sub(now)
+	rc.holdCost = max(quiet.Sub(now), 0) // zero without Retry-After
 	rc.quiet = later(quiet, now.Add(rc.slot()))
 }
 

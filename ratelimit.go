@@ -1,6 +1,7 @@
 package agents
 
 import (
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -22,7 +23,7 @@ import (
 // falls back to its own backoff. An absurd delta saturates rather than
 // overflowing, so that it is refused as too long, never wrapped short.
 func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	d, ok := parseRetryAfter(h.Get("Retry-After"), now)
+	d, ok := parseRetryAfter(h.Get("Retry-After"), serverNow(h, now))
 	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 && !math.IsInf(ms, 0) {
 			msd := saturate(ms / 1e3)
@@ -46,10 +47,10 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	}
 	if isDecimal(v) {
 		n, err := strconv.ParseFloat(v, 64)
-		if err != nil {
+		if err != nil && !(errors.Is(err, strconv.ErrRange) && n > 0) {
 			return 0, false
 		}
-		return saturate(n), true
+		return saturate(n), true // too many digits for a float: as long as can be
 	}
 	t, ok := parseHTTPDate(v)
 	if !ok {
@@ -170,8 +171,19 @@ func parseQuota(h http.Header, now time.Time) (quota, bool) {
 	if q.limit <= 0 && q.remaining < 0 {
 		return quota{remaining: -1}, false
 	}
+	// A window or reset past a day is taken as a day: no real quota is
+	// longer, and one absurd header must not stop a Client for years.
+	q.window = min(q.window, maxQuotaWindow)
+	q.reset = min(q.reset, maxQuotaWindow)
 	return q, true
 }
+
+const (
+	maxQuotaWindow = 24 * time.Hour
+	// maxResetUnix bounds an absolute reset (Unix seconds) before it is
+	// converted, so that no platform's float-to-int conversion wraps it.
+	maxResetUnix = 1e11
+)
 
 // readReset reads a reset as delta seconds, Unix seconds or milliseconds
 // (told apart by size), or an HTTP date.
@@ -181,8 +193,9 @@ func (q *quota) readReset(v string, h http.Header, now time.Time) {
 	if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && !math.IsInf(f, 0) {
 		switch {
 		case f >= 1e12:
-			at = time.UnixMilli(int64(f))
+			at = time.UnixMilli(int64(min(f, maxResetUnix*1e3)))
 		case f >= 1e9:
+			f = min(f, maxResetUnix)
 			at = time.Unix(int64(f), 0)
 			q.coarse, q.resetAt = true, int64(f)
 		default:
@@ -195,15 +208,21 @@ func (q *quota) readReset(v string, h http.Header, now time.Time) {
 	} else {
 		return
 	}
-	// Prefer the server's clock when the two disagree by more than the
-	// Date header's own rounding.
-	ref := now
+	q.reset, q.resetSet = max(at.Sub(serverNow(h, now)), 0), true
+}
+
+// serverNow is the server's clock as its Date header gives it, when it
+// disagrees with ours by more than the header's own rounding; otherwise
+// ours. An absolute time the server names (a Retry-After or reset date)
+// is measured from it, so that a skewed clock neither shortens a wait
+// nor stretches it.
+func serverNow(h http.Header, now time.Time) time.Time {
 	if d, ok := parseHTTPDate(h.Get("Date")); ok {
 		if skew := d.Sub(now); skew > 2*time.Second || skew < -2*time.Second {
-			ref = d
+			return d
 		}
 	}
-	q.reset, q.resetSet = max(at.Sub(ref), 0), true
+	return now
 }
 
 // readPolicy reads RateLimit-Policy: `"default";q=50;w=1` or `50;w=1`.
