@@ -68,8 +68,8 @@ const (
 	// second.
 	concLatencyRatio = 4
 	concMinLatency   = 2 * time.Millisecond
-	// concSettled is how long a cap must hold before one refusal at
-	// its level is taken for a race rather than for the cap.
+	// concSettled is how far apart two refusals at the cap's level must
+	// be for the second to be taken for a race too, not for the cap.
 	concSettled = 5 * time.Second
 )
 
@@ -224,12 +224,12 @@ func (cc *concControl) refused(now time.Time, inflight int, news bool) {
 	if cc.cap != 0 && k >= cc.cap {
 		return // sent before the cap was lowered
 	}
-	if news && k+1 == cc.cap && now.Sub(cc.changed) >= concSettled && now.Sub(cc.raced) >= concSettled {
-		// A cap that held for long, refused once at its level: the
-		// server freed its slot a moment after its answer left (a
-		// middleware's deferred release) and ours came in between.
-		// Lowering for that would cost a quarter of a cap of four;
-		// a second refusal soon after does lower it.
+	if news && k+1 == cc.cap && now.Sub(cc.raced) >= concSettled {
+		// Refused once at the cap's own level: most likely the server
+		// freed its slot a moment after its answer left (a middleware's
+		// deferred release) and ours came in between. Lowering for that
+		// would cost a quarter of a cap of four; a second refusal soon
+		// after does lower it.
 		cc.raced = now
 		return
 	}
