@@ -54,7 +54,7 @@ type quotaControl struct {
 
 const (
 	quotaHeadroom = 0.98
-	quotaCut      = 0.8  // share kept when the fleet overdraws
+	quotaCut      = 0.6  // share kept when the fleet overdraws
 	quotaGrow     = 0.05 // share regained each window without
 	// longWindow is the shortest window whose remaining quota is spread
 	// over its rest; see quotaControl.
@@ -174,7 +174,9 @@ func (qc *quotaControl) rate(now time.Time) float64 {
 // sliding window's (or one whose reset has passed without news) one slot,
 // after which one request goes to fetch fresh news.
 func (qc *quotaControl) blockedUntil(now time.Time) time.Time {
-	left := qc.remaining - int(qc.seq-qc.remSeq)
+	// A Client whose share was cut spends only its share of what
+	// remains: every Client of a fleet is told the same Remaining.
+	left := int(float64(qc.remaining)*qc.share+0.5) - int(qc.seq-qc.remSeq)
 	if qc.remSeq == 0 || left > 0 {
 		return time.Time{}
 	}

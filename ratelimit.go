@@ -56,6 +56,13 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if !ok {
 		return 0, false
 	}
+	// A date names a whole second, and servers truncate: one that means
+	// 12.7 writes 12. Waiting for the named second to pass is never too
+	// early; retrying at its start, as often as not, is, and a Client
+	// that retried at once on "now" spent its retries on 429s in a row.
+	if t.Nanosecond() == 0 {
+		t = t.Add(time.Second)
+	}
 	return max(t.Sub(now), 0), true
 }
 
