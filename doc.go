@@ -69,7 +69,9 @@
 //
 // When the server sends Retry-After (delta-seconds, any HTTP-date form,
 // "UTC" included, or Retry-After-Ms), the next attempt is not sent before
-// that time. Otherwise the client backs
+// that time. A date is measured from the server's Date header when the
+// two clocks disagree, and waited to the end of the whole second it
+// names, since servers truncate. Otherwise the client backs
 // off exponentially with jitter, between the bounds of
 // [WithRetryBackoff]. A wait longer than [WithMaxRetryWait] (one minute by
 // default), or one that would end after the context's deadline, is not
@@ -91,7 +93,10 @@
 //     and RateLimit-Policy fields), it paces at the announced limit, a
 //     little under it, and sends nothing into a window that is spent.
 //     Headers are hints: several Clients on one key cut their shares
-//     when a window runs dry under them, and grow them back after.
+//     when a window runs dry under them, and grow them back after. A
+//     window of ten seconds or more (an hourly or daily quota) is only
+//     guarded, not paced; a spent quota stops the Client for at most a
+//     minute at a time, like a hold.
 //   - Without headers, it sends freely until the first 429, then learns
 //     the rate the server accepts: a slow start from what got through,
 //     a cut on each counted 429, and probes back up that grow rarer as
