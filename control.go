@@ -119,9 +119,10 @@ func (c *controller) accepted(a answer) {
 			// guess, raised as more of the burst's accepted answers come.
 			c.rate.forget()
 			c.conc.refused(a.recv, max(c.rate.firstInflight, c.open.n), false)
+			c.conc.measured = c.open.n > 1
 		}
 	} else if overlaps && c.conc.cap > 0 && c.open.n > c.conc.cap && c.conc.failedAt == 0 {
-		c.conc.cap = c.open.n
+		c.conc.cap, c.conc.measured = c.open.n, true
 	}
 	c.rate.accepted(a.recv, a.sent)
 }
@@ -214,7 +215,9 @@ type concControl struct {
 	cap      int
 	failedAt int // in-flight count that last drew a 429 under the cap; 0 unknown
 	changed  time.Time
-	raced    time.Time // a lone 429 at a cap that had held for long
+	raced    time.Time // a lone 429 at the cap's level, taken for a race
+	probed   bool      // the cap was last raised by a probe, not measured
+	measured bool      // the cap was counted from the opening's answers
 }
 
 // refused records a concurrency 429 that left with inflight others in
@@ -224,7 +227,7 @@ func (cc *concControl) refused(now time.Time, inflight int, news bool) {
 	if cc.cap != 0 && k >= cc.cap {
 		return // sent before the cap was lowered
 	}
-	if news && k+1 == cc.cap && now.Sub(cc.raced) >= concSettled {
+	if news && k+1 == cc.cap && now.Sub(cc.raced) >= concSettled && (!cc.probed || now.Sub(cc.changed) >= concSettled) {
 		// Refused once at the cap's own level: most likely the server
 		// freed its slot a moment after its answer left (a middleware's
 		// deferred release) and ours came in between. Lowering for that
@@ -233,15 +236,20 @@ func (cc *concControl) refused(now time.Time, inflight int, news bool) {
 		cc.raced = now
 		return
 	}
-	cc.cap, cc.changed = k, now
+	cc.cap, cc.changed, cc.probed = k, now, false
 	if news {
 		cc.failedAt = k + 1
 	}
 }
 
 func (cc *concControl) quiet() time.Duration {
-	if cc.failedAt != 0 && cc.cap+1 >= cc.failedAt {
+	switch {
+	case cc.failedAt != 0 && cc.cap+1 >= cc.failedAt:
 		return probeConverged
+	case cc.measured:
+		// Counted from the opening's answers: a measurement, not a
+		// guess, and each probe past it that fails holds the Client.
+		return probeEvery
 	}
 	return time.Second
 }
@@ -252,7 +260,7 @@ func (cc *concControl) grow(now time.Time) {
 	}
 	if now.Sub(cc.changed) >= cc.quiet() {
 		cc.cap++
-		cc.changed = now
+		cc.changed, cc.probed = now, true
 	}
 }
 
