@@ -119,10 +119,9 @@ func (c *controller) accepted(a answer) {
 			// guess, raised as more of the burst's accepted answers come.
 			c.rate.forget()
 			c.conc.refused(a.recv, max(c.rate.firstInflight, c.open.n), false)
-			c.conc.measured = c.open.n > 1
 		}
 	} else if overlaps && c.conc.cap > 0 && c.open.n > c.conc.cap && c.conc.failedAt == 0 {
-		c.conc.cap, c.conc.measured = c.open.n, true
+		c.conc.cap = c.open.n
 	}
 	c.rate.accepted(a.recv, a.sent)
 }
@@ -216,8 +215,7 @@ type concControl struct {
 	failedAt int // in-flight count that last drew a 429 under the cap; 0 unknown
 	changed  time.Time
 	raced    time.Time // a lone 429 at the cap's level, taken for a race
-	probed   bool      // the cap was last raised by a probe, not measured
-	measured bool      // the cap was counted from the opening's answers
+	probed   bool      // the cap was last raised by a probe
 }
 
 // refused records a concurrency 429 that left with inflight others in
@@ -243,14 +241,12 @@ func (cc *concControl) refused(now time.Time, inflight int, news bool) {
 }
 
 func (cc *concControl) quiet() time.Duration {
-	switch {
-	case cc.failedAt != 0 && cc.cap+1 >= cc.failedAt:
+	if cc.failedAt != 0 && cc.cap+1 >= cc.failedAt {
 		return probeConverged
-	case cc.measured:
-		// Counted from the opening's answers: a measurement, not a
-		// guess, and each probe past it that fails holds the Client.
-		return probeEvery
 	}
+	// Soon after the opening's count too: it can come up one short
+	// (a slow dial puts one request of the burst late), and a cap of
+	// three for ten seconds costs more than one failed probe's hold.
 	return time.Second
 }
 
