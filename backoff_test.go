@@ -46,14 +46,14 @@ func TestBackoffJittered(t *testing.T) {
 
 func TestTidyByType(t *testing.T) {
 	t.Parallel()
-	sdk := errors.New("the gate refused")
+	sdk := errors.New("the pacer refused")
 	tests := []struct {
 		name string
 		in   error
 		want string
 		is   error
 	}{
-		{"the SDK's own error comes out as it is", &url.Error{Op: "Get", URL: "u", Err: &ownError{sdk}}, "the gate refused", sdk},
+		{"the SDK's own error comes out as it is", &url.Error{Op: "Get", URL: "u", Err: &ownError{sdk}}, "the pacer refused", sdk},
 		{"the caller's client's error gets the prefix", &url.Error{Op: "Get", URL: "u", Err: &url.Error{Op: "Get", URL: "v", Err: io.EOF}}, `agents: Get "v": EOF`, io.EOF},
 		{"a foreign error that looks like ours is not taken for ours", &url.Error{Op: "Get", URL: "u", Err: errors.New("agents: impostor")}, `agents: Get "u": agents: impostor`, nil},
 		{"anything else passes", io.EOF, "EOF", io.EOF},

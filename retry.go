@@ -321,7 +321,7 @@ func unknownHost(err error) bool {
 	return errors.As(err, &dnsErr) && dnsErr.IsNotFound
 }
 
-// tidy takes the SDK's own errors (from the gate, a timeout) out of the
+// tidy takes the SDK's own errors (from the pacer, a timeout) out of the
 // *url.Error that the attempts client puts around them, unwraps the one
 // it puts around the caller's client's own *url.Error, and gives
 // transport errors the package's prefix. It goes by type, never by text.

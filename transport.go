@@ -12,7 +12,7 @@ import (
 )
 
 // attemptTransport is the RoundTripper go-retryablehttp's client sends
-// one call's attempts through: it runs each attempt past the Client's gate
+// one call's attempts through: it runs each attempt past the Client's pacer
 // (shared pause, pacing), bounds it with the call's attempt timeout, sends
 // it with the caller's *http.Client, and keeps the call's count of
 // attempts and time waited.
@@ -71,7 +71,7 @@ func deadlineWithin(ctx context.Context, d time.Duration) bool {
 }
 
 // ownError marks an error that RoundTrip made itself (a refusal from the
-// gate, a timeout) rather than got from the caller's client, so that tidy
+// pacer, a timeout) rather than got from the caller's client, so that tidy
 // can take it out of the *url.Error that net/http puts around it.
 type ownError struct{ err error }
 
