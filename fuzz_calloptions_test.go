@@ -43,7 +43,7 @@ func FuzzWithHeader(f *testing.F) {
 		if err != nil {
 			t.Fatalf("reading back a request with header %q: %v\n%s", name, err, wire.Bytes())
 		}
-		back.Header.Del("User-Agent")    // net/http's own
+		back.Header.Del("User-Agent") // net/http's own
 		// Leading and trailing SP and HTAB are not part of a field value
 		// (RFC 9110's OWS); other Unicode spaces, such as U+00A0, are.
 		want := strings.Trim(value, " \t")
