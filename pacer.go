@@ -43,7 +43,7 @@ type pacer struct {
 
 	mu       sync.Mutex
 	ctl      *controller
-	lim      *rate.Limiter // the controller's rate, with a burst of one
+	lim      *rate.Limiter // the controller's rate and burst (one without headers, two with)
 	hold     hold
 	wake     chan struct{} // closed on news while the head sleeps
 	news     chan struct{} // closed when a hold begins or its spread moves on
