@@ -41,11 +41,29 @@ var impls = map[string]impl{
 // newSDKCaller is the SDK exactly as a user gets it: the default Client,
 // its own transport, default retries and adaptive pacing.
 func newSDKCaller(baseURL string) (func(context.Context) error, func(), error) {
-	opts := []agents.Option{agents.WithBaseURL(baseURL), agents.WithAPIKey(apiKey)}
+	var opts []agents.Option
 	if r, err := strconv.ParseFloat(os.Getenv("LAB_FIXED_RATE"), 64); err == nil {
 		opts = append(opts, agents.WithRateLimit(rate.Limit(r), 1)) // to study jitter
 	}
-	c, err := agents.NewClient(opts...)
+	return sdkCaller(baseURL, opts...)
+}
+
+// newSDKTunedCaller is the default Client given the hand-written
+// client's transport settings, to tell the SDK's own cost apart from
+// its default transport's small idle pool in the unlimited cell.
+func newSDKTunedCaller(baseURL string) (func(context.Context) error, func(), error) {
+	hc := &http.Client{Transport: tunedTransport()}
+	call, stop, err := sdkCaller(baseURL, agents.WithHTTPClient(hc))
+	if err != nil {
+		return nil, nil, err
+	}
+	return call, func() { stop(); hc.CloseIdleConnections() }, nil
+}
+
+// sdkCaller builds a Client with opts after the lab's base URL and key,
+// and a call that fetches and checks one page with it.
+func sdkCaller(baseURL string, opts ...agents.Option) (func(context.Context) error, func(), error) {
+	c, err := agents.NewClient(append([]agents.Option{agents.WithBaseURL(baseURL), agents.WithAPIKey(apiKey)}, opts...)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,25 +75,6 @@ func newSDKCaller(baseURL string) (func(context.Context) error, func(), error) {
 		return checkPage(p.Sessions)
 	}
 	return call, watchPacing(c), nil
-}
-
-// newSDKTunedCaller is the default Client given the hand-written
-// client's transport settings, to tell the SDK's own cost apart from
-// its default transport's small idle pool in the unlimited cell.
-func newSDKTunedCaller(baseURL string) (func(context.Context) error, func(), error) {
-	hc := &http.Client{Transport: tunedTransport()}
-	c, err := agents.NewClient(agents.WithBaseURL(baseURL), agents.WithAPIKey(apiKey), agents.WithHTTPClient(hc))
-	if err != nil {
-		return nil, nil, err
-	}
-	call := func(ctx context.Context) error {
-		p, err := c.ListSessions(ctx, agentKey, agents.ListSessionsParams{})
-		if err != nil {
-			return err
-		}
-		return checkPage(p.Sessions)
-	}
-	return call, hc.CloseIdleConnections, nil
 }
 
 // newRetryableCaller is "plain go-retryablehttp (10 s)" of issue 10: its
