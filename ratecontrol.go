@@ -55,7 +55,6 @@ type rateControl struct {
 	quiet     time.Time // 429s to requests sent before this are not news
 	lo, hi    float64   // steady state: last rate that held, that failed
 	confirmed bool      // hi failed twice: not one unlucky 429
-	cutAt     time.Time // when the last counted 429 came
 	holdCost  time.Duration
 
 	// The first 429 is looked at again once an accepted answer says how
@@ -267,7 +266,6 @@ func (rc *rateControl) throttled(now, sent, quiet time.Time, lat time.Duration, 
 		rc.set(now, r)
 		rc.lo = 0
 	}
-	rc.cutAt = now
 	rc.holdCost = max(quiet.Sub(now), 0) // zero without Retry-After
 	rc.quiet = later(quiet, now.Add(rc.slot()))
 }
