@@ -2,6 +2,7 @@ package agents
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"net/http"
 	"time"
@@ -27,6 +28,17 @@ import (
 // OnAttempt; a walk's OnPage comes after the attempts of that page. No
 // event carries the API key.
 type Hooks struct {
+	// OnCall is called when a call begins (a ListSessions, or the fetch
+	// of one page of a walk), before it waits for anything. The context
+	// it returns is the one the call's attempts are sent with and its
+	// other events carry, so that a tracer can start the call's span
+	// here and find it again in OnAttempt; return the context given to
+	// add nothing. Given more than once (see [WithHooks]), each OnCall
+	// gets the context the one before it returned.
+	OnCall func(context.Context, CallEvent) context.Context
+	// OnCallDone is called when the call has ended, with its outcome,
+	// on the context OnCall returned.
+	OnCallDone func(context.Context, CallDoneEvent)
 	// OnAttempt is called when an attempt has passed the Client's hold
 	// and pacing and is about to be sent.
 	OnAttempt func(context.Context, AttemptEvent)
@@ -44,6 +56,32 @@ type Hooks struct {
 	// OnPage is called for each page of a walk, just before the walk
 	// yields it.
 	OnPage func(context.Context, PageEvent)
+}
+
+// CallEvent describes a call about to begin.
+type CallEvent struct {
+	// AgentKey is the agent whose sessions are listed.
+	AgentKey string
+	// URL is the request URL, query included, as in [AttemptEvent].
+	URL string
+}
+
+// CallDoneEvent describes how a call ended.
+type CallDoneEvent struct {
+	// Attempts is how many attempts were sent; 0 when none was (invalid
+	// options are refused before OnCall, so this means the Client's hold
+	// or pacing, or the context, stopped the call before its first).
+	Attempts int
+	// StatusCode is the last response's status; 0 when no attempt got a
+	// response.
+	StatusCode int
+	// RequestID is the last response's X-Request-Id, when sent.
+	RequestID string
+	// Waited is the time spent waiting before attempts, as in
+	// [ResponseInfo].
+	Waited time.Duration
+	// Err is the call's error, as returned to the caller; nil on success.
+	Err error
 }
 
 // AttemptEvent describes an attempt about to be sent.
@@ -145,6 +183,8 @@ func WithHooks(h Hooks) Option {
 // and returns hooks that call h's functions after those of the receiver.
 func (h Hooks) and(next Hooks) Hooks {
 	return Hooks{
+		OnCall:        chain(h.OnCall, next.OnCall),
+		OnCallDone:    both(h.OnCallDone, next.OnCallDone),
 		OnAttempt:     both(h.OnAttempt, next.OnAttempt),
 		OnAttemptDone: both(h.OnAttemptDone, next.OnAttemptDone),
 		OnRetry:       both(h.OnRetry, next.OnRetry),
@@ -164,6 +204,16 @@ func both[E any](a, b func(context.Context, E)) func(context.Context, E) {
 	return func(ctx context.Context, e E) { a(ctx, e); b(ctx, e) }
 }
 
+func chain[E any](a, b func(context.Context, E) context.Context) func(context.Context, E) context.Context {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	return func(ctx context.Context, e E) context.Context { return b(a(ctx, e), e) }
+}
+
 func both1[E any](a, b func(E)) func(E) {
 	if a == nil {
 		return b
@@ -172,6 +222,32 @@ func both1[E any](a, b func(E)) func(E) {
 		return a
 	}
 	return func(e E) { a(e); b(e) }
+}
+
+// begin tells the hooks that a call begins, and returns the context its
+// attempts go out with.
+func (c *Client) begin(ctx context.Context, agentKey, rawURL string) context.Context {
+	if hctx := c.hooks.OnCall(ctx, CallEvent{AgentKey: agentKey, URL: rawURL}); hctx != nil {
+		return hctx
+	}
+	return ctx
+}
+
+// ended tells the hooks how the call ended.
+func (cl *call) ended(resp *http.Response, err error) {
+	f := cl.c.hooks.OnCallDone
+	if f == nil {
+		return
+	}
+	ev := CallDoneEvent{Attempts: cl.attempts, Waited: cl.waited, Err: err}
+	var apiErr *APIError
+	switch {
+	case resp != nil:
+		ev.StatusCode, ev.RequestID = resp.StatusCode, requestID(resp.Header)
+	case errors.As(err, &apiErr) && cl.attempts > 0:
+		ev.StatusCode, ev.RequestID = apiErr.StatusCode, apiErr.RequestID
+	}
+	f(cl.ctx, ev)
 }
 
 // sent tells the hooks that an attempt is about to go out.

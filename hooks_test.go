@@ -190,3 +190,54 @@ func TestWithHooksTwiceCallsBoth(t *testing.T) {
 		t.Errorf("hooks called (-want +got):\n%s", diff)
 	}
 }
+
+type spanKey struct{}
+
+// OnCall's context is the one the call's attempts and its other events
+// carry, and with two sets of hooks each OnCall sees the one before it:
+// what a tracer needs to hang attempt spans under a call span.
+func TestHooksOnCallContextReachesAttempts(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []string
+	add := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, fmt.Sprintf(format, args...))
+	}
+	outer := agents.Hooks{
+		OnCall: func(ctx context.Context, ev agents.CallEvent) context.Context {
+			add("call %s %s", ev.AgentKey, query(ev.URL))
+			return context.WithValue(ctx, spanKey{}, "span-1")
+		},
+	}
+	inner := agents.Hooks{
+		OnCall: func(ctx context.Context, ev agents.CallEvent) context.Context {
+			return context.WithValue(ctx, spanKey{}, ctx.Value(spanKey{}).(string)+"/span-2")
+		},
+		OnAttempt: func(ctx context.Context, ev agents.AttemptEvent) {
+			add("attempt %d in %v", ev.Attempt, ctx.Value(spanKey{}))
+		},
+		OnCallDone: func(ctx context.Context, ev agents.CallDoneEvent) {
+			add("call done in %v: attempts=%d status=%d %s err=%v", ctx.Value(spanKey{}), ev.Attempts, ev.StatusCode, ev.RequestID, ev.Err)
+		},
+	}
+	srv, c := setup(t, agents.WithHooks(outer), agents.WithHooks(inner), agents.WithMaxRetries(1))
+	srv.Script(fakeapi.Status(http.StatusServiceUnavailable, ""), fakeapi.Pass())
+	if _, err := c.ListSessions(context.Background(), "agt_sales_assistant", agents.ListSessionsParams{Limit: 2}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.ListSessions(context.Background(), "agt_nobody", agents.ListSessionsParams{})
+	want := []string{
+		"call agt_sales_assistant limit=2",
+		"attempt 1 in span-1/span-2",
+		"attempt 2 in span-1/span-2",
+		"call done in span-1/span-2: attempts=2 status=200 req_000002 err=<nil>",
+		"call agt_nobody ",
+		"attempt 1 in span-1/span-2",
+		fmt.Sprintf("call done in span-1/span-2: attempts=1 status=404 req_000003 err=%v", err),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}

@@ -189,7 +189,7 @@ type fetched struct {
 func (w *walk) sequential(ctx context.Context, yield func(*SessionPage, error) bool) {
 	w.run(ctx, yield, func(key string) func() fetched {
 		return func() fetched {
-			page, err := w.c.fetch(ctx, w.url(key), w.opts)
+			page, err := w.c.fetch(ctx, w.agentKey, w.url(key), w.opts)
 			return fetched{key, page, err}
 		}
 	})
@@ -209,7 +209,7 @@ func (w *walk) prefetched(ctx context.Context, yield func(*SessionPage, error) b
 		ch := make(chan fetched, 1)
 		u := w.url(key) // now: the limit depends on what the walk has taken
 		inflight.Go(func() {
-			page, err := w.c.fetch(ctx, u, w.opts)
+			page, err := w.c.fetch(ctx, w.agentKey, u, w.opts)
 			ch <- fetched{key, page, err}
 		})
 		return func() fetched { return <-ch }

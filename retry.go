@@ -78,10 +78,14 @@ func newCall() *call {
 	return cl
 }
 
-func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*SessionPage, error) {
+func (c *Client) fetch(ctx context.Context, agentKey, rawURL string, o callOptions) (page *SessionPage, err error) {
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("agents: building request: %w", err)
+	}
+	if c.hooks.OnCall != nil {
+		ctx = c.begin(ctx, agentKey, rawURL)
+		req = req.WithContext(ctx)
 	}
 	// The three headers every request carries share one allocation; each
 	// value gets a slice of its own capacity, so an append to one cannot
@@ -101,6 +105,9 @@ func (c *Client) fetch(ctx context.Context, rawURL string, o callOptions) (*Sess
 	req.SetResponseHandler(cl.handle)
 	cl.rc.RetryMax, cl.rc.RetryWaitMin, cl.rc.RetryWaitMax = o.maxRetries, c.backoffMin, c.backoffMax
 	resp, err := cl.rc.Do(req)
+	if c.hooks.OnCallDone != nil {
+		defer func() { cl.ended(resp, err) }()
+	}
 	if err != nil {
 		// An *APIError that a caller made the context's cause is theirs,
 		// perhaps shared between calls: only the call's own is touched.

@@ -73,7 +73,7 @@ func (c *Client) ListSessions(ctx context.Context, agentKey string, params ListS
 		return nil, err
 	}
 	params.Limit = capLimit(params.Limit, params.MaxItems)
-	page, err := c.fetch(ctx, c.pageURL(agentKey, params), o)
+	page, err := c.fetch(ctx, agentKey, c.pageURL(agentKey, params), o)
 	if err != nil {
 		return nil, err
 	}
