@@ -11,10 +11,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"go.opentelemetry.io/otel/metric/noop"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	agents "github.com/agentsapi/agents-go"
 	"github.com/agentsapi/agents-go/internal/fakeapi"
 	"github.com/agentsapi/agents-go/internal/kit"
+	agentsotel "github.com/agentsapi/agents-go/otel"
 )
 
 // server is the attributes every attempt span and per-call metric has.
@@ -290,5 +293,41 @@ func TestNoAPIKey(t *testing.T) {
 	all := fmt.Sprintf("%+v %+v", e.tree(), e.metrics())
 	if strings.Contains(all, fakeapi.DefaultKey) {
 		t.Errorf("telemetry holds the API key: %s", all)
+	}
+}
+
+// Two sets of these hooks on one Client each keep their own per-call
+// state: the second call span, opened in the first's context, is its
+// child, and each has its own attempt spans.
+func TestTwoSetsOfHooks(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(e.spans))
+	second := agentsotel.Hooks(agentsotel.WithTracerProvider(tp), agentsotel.WithMeterProvider(noop.NewMeterProvider()))
+	c, err := agents.NewClient(agents.WithBaseURL(e.srv.URL), agents.WithAPIKey(fakeapi.DefaultKey),
+		agents.WithHTTPClient(e.srv.Client()), agents.WithMaxRetries(0),
+		agents.WithHooks(agentsotel.Hooks(agentsotel.WithTracerProvider(tp), agentsotel.WithMeterProvider(noop.NewMeterProvider()))),
+		agents.WithHooks(second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListSessions(context.Background(), "agt_sales_assistant", agents.ListSessionsParams{Limit: 2}); err != nil {
+		t.Fatal(err)
+	}
+	var shape func(n node) string
+	shape = func(n node) string {
+		s := n.Name
+		for _, k := range n.Children {
+			s += " [" + shape(k) + "]"
+		}
+		return s
+	}
+	var got []string
+	for _, n := range e.tree() {
+		got = append(got, shape(n))
+	}
+	want := []string{"agents.ListSessions [GET] [agents.ListSessions [GET]]"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("span trees (-want +got):\n%s", diff)
 	}
 }
