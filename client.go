@@ -46,6 +46,8 @@ type Client struct {
 	walkBudget time.Duration // see WithWalkRetryBudget
 
 	pacer *pacer
+	// pace is the Pacer of WithPacer, in front of pacer; nil without it.
+	pace  Pacer
 	log   *slog.Logger
 	hooks Hooks
 	// waitScale multiplies the waits the server names; only the test
@@ -157,6 +159,11 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.pacer.scale = cfg.waitScale
 	c.pacer.onHold, c.pacer.onPacing = cfg.hooks.OnHold, cfg.hooks.OnPacing
 	c.waitScale = cfg.waitScale
+	if cfg.wrapPacer != nil {
+		if c.pace = cfg.wrapPacer(builtin{c.pacer}); c.pace == nil {
+			return nil, invalidf("WithPacer's function returned no Pacer")
+		}
+	}
 	return c, nil
 }
 

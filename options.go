@@ -25,6 +25,7 @@ type config struct {
 	limit           rate.Limit
 	burst           int
 	limitSet        bool
+	wrapPacer       func(Pacer) Pacer
 	adaptive        *bool
 	logger          *slog.Logger
 	prefetch        bool

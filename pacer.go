@@ -328,21 +328,18 @@ func (p *pacer) refusePace(ctx context.Context, d time.Duration, what string) er
 	return nil
 }
 
-// done records the answer to a request let through with t: resp is nil
-// when the attempt failed in transport.
-func (p *pacer) done(t ticket, resp *http.Response) {
+// done records the answer to a request let through with t: status is 0,
+// and h nil, when the attempt failed in transport.
+func (p *pacer) done(t ticket, status int, h http.Header) {
 	p.inflight.Add(-1)
 	now := time.Now()
-	a := answer{seq: t.seq, sent: t.sent, recv: now, inflight: t.inflight}
-	if resp != nil {
-		a.status = resp.StatusCode
-		if p.adaptive && hasQuotaHeaders(resp.Header) {
-			a.quota, a.hasQuota = parseQuota(resp.Header, now)
-		}
+	a := answer{seq: t.seq, sent: t.sent, recv: now, inflight: t.inflight, status: status}
+	if status != 0 && p.adaptive && hasQuotaHeaders(h) {
+		a.quota, a.hasQuota = parseQuota(h, now)
 	}
 	var quiet, said time.Time
 	if a.status == http.StatusTooManyRequests {
-		if d, ok := retryAfter(resp.Header, now); ok {
+		if d, ok := retryAfter(h, now); ok {
 			a.retryAfter = d
 			quiet, said = now.Add(scaled(min(d, maxHold), p.scale)), now.Add(d)
 		}
@@ -367,7 +364,8 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 				p.counters.Holds++
 			}
 			held = p.onHold != nil
-			evHold = HoldEvent{Until: quiet, Duration: quiet.Sub(now), RequestID: clean(resp.Header.Get("X-Request-Id"), 200)}
+			reqID := clean(h.Get("X-Request-Id"), 200)
+			evHold = HoldEvent{Until: quiet, Duration: quiet.Sub(now), RequestID: reqID}
 			// The hold is set before pacing hears of the 429, so that
 			// requests let through meanwhile are sent after the hold.
 			p.tell()
@@ -375,7 +373,7 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 				StatusCode: http.StatusTooManyRequests,
 				Code:       codeRateLimited,
 				Message:    "the client is holding back until the server's Retry-After has passed",
-				RequestID:  clean(resp.Header.Get("X-Request-Id"), 200),
+				RequestID:  reqID,
 			}}
 			p.free.Store(false)
 		}
@@ -383,7 +381,7 @@ func (p *pacer) done(t ticket, resp *http.Response) {
 	if t.free && p.adaptive {
 		p.ctl.sent(t.sent, t.seq)
 	}
-	if resp != nil && p.adaptive {
+	if status != 0 && p.adaptive {
 		p.ctl.answered(a, quiet)
 		if a.hasQuota {
 			p.counters.ServerLimit = p.ctl.quota.limit

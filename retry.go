@@ -156,7 +156,9 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		return false, cl.ctxErr()
 	}
 	if err != nil {
-		if !retryable(err) {
+		// A refusal to send (the hold, pacing, a WithPacer Pacer) ends the
+		// call whatever its error is.
+		if cl.refused || !retryable(err) {
 			return false, tidy(err)
 		}
 		return cl.schedule(nil, err)

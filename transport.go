@@ -28,7 +28,22 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	c, timeout := cl.c, cl.opts.attemptTimeout
 	ctx := req.Context()
 	start := time.Now()
-	tk, err := c.pacer.wait(ctx)
+	var (
+		tk   ticket
+		told func(Answer)
+		err  error
+	)
+	if c.pace != nil {
+		told, err = c.pace.Wait(ctx)
+		switch {
+		case err == nil && told == nil:
+			told = func(Answer) {}
+		case err != nil:
+			err = paceRefusal(ctx, err)
+		}
+	} else {
+		tk, err = c.pacer.wait(ctx)
+	}
 	waited := time.Since(start)
 	cl.waited += waited
 	if err != nil {
@@ -43,7 +58,14 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	start = time.Now()
 	resp, err := c.hc.Do(req.WithContext(actx))
-	c.pacer.done(tk, resp)
+	switch {
+	case told != nil:
+		told(answerOf(start, time.Now(), resp))
+	case resp != nil:
+		c.pacer.done(tk, resp.StatusCode, resp.Header)
+	default:
+		c.pacer.done(tk, 0, nil)
+	}
 	if err != nil {
 		cancel()
 		if terr := c.timedOut(ctx, actx, err, timeout); terr != nil {
