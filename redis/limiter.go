@@ -1,0 +1,211 @@
+package agentsredis
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	agents "github.com/agentsapi/agents-go"
+)
+
+// Options configures a [Limiter]. The zero value learns the limit and
+// uses the defaults below.
+type Options struct {
+	// Limit is the API key's limit in requests per second, when known;
+	// the fleet then sends at 98% of it together. 0 means unknown: the
+	// fleet reads it from the server's rate-limit headers, or, when the
+	// server sends none, learns it from 429s as one Client would.
+	Limit float64
+	// Burst is how many requests the fleet may send at once after a
+	// quiet spell; 0 means 1, which spreads requests evenly.
+	Burst int
+	// Prefix starts every Redis key the Limiter writes; "" means
+	// "agents:". Keys carry a hash of the API key in braces, so that a
+	// Redis Cluster keeps one key's state in one slot.
+	Prefix string
+	// Timeout bounds each Redis command; 0 means 100ms. A command that
+	// fails or times out makes the Limiter pace locally (see [Limiter]).
+	// It takes effect only if the client was made with
+	// ContextTimeoutEnabled, as go-redis then honours the context's
+	// deadline; otherwise its own ReadTimeout and WriteTimeout apply.
+	Timeout time.Duration
+	// MaxHold bounds the fleet-wide hold after a 429, as the Client
+	// bounds its own; 0 means one minute.
+	MaxHold time.Duration
+	// Logger hears when Redis becomes unreachable and when it is back;
+	// nil discards.
+	Logger *slog.Logger
+}
+
+// A Limiter shares one API key's limit between processes through Redis:
+// every Client made with its [Limiter.Pacer], in any process using the
+// same Redis and API key, paces against one shared budget (GCRA, by
+// github.com/go-redis/redis_rate), holds back together when any of them
+// gets a 429 with Retry-After, and, when the limit is not given, shares
+// what is learnt of it.
+//
+// When Redis cannot be reached, each Client paces locally, with its
+// built-in pacer and at the share of the limit it was last sending at, so
+// that a fleet neither stops nor floods the server; the Limiter logs once,
+// tries Redis again once a second, and logs again when it is back.
+//
+// Redis holds a SHA-256 hash of the API key, never the key.
+//
+// A Limiter is safe for concurrent use; one Limiter may serve many
+// Clients.
+type Limiter struct {
+	rdb  redis.UniversalClient
+	gcra *redis_rate.Limiter
+	opts Options
+	// state is the hash of the fleet's shared state, gcraKey the key of
+	// the GCRA budget (redis_rate prefixes it with "rate:").
+	state, gcraKey string
+
+	mu        sync.Mutex
+	down      bool      // Redis failed last time
+	nextTry   time.Time // while down: when to try Redis again
+	published published // what this process last wrote of the headers
+}
+
+// published is a limit read from headers, as written to Redis.
+type published struct {
+	limit  int
+	window time.Duration
+}
+
+// New returns a Limiter that shares the limit of apiKey through rdb, a
+// *redis.Client, *redis.ClusterClient or any other go-redis client.
+func New(rdb redis.UniversalClient, apiKey string, opts Options) *Limiter {
+	if opts.Burst < 1 {
+		opts.Burst = 1
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = "agents:"
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 100 * time.Millisecond
+	}
+	if opts.MaxHold <= 0 {
+		opts.MaxHold = time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	sum := sha256.Sum256([]byte(apiKey))
+	base := opts.Prefix + "{" + hex.EncodeToString(sum[:16]) + "}:"
+	return &Limiter{
+		rdb:     rdb,
+		gcra:    redis_rate.NewLimiter(rdb),
+		opts:    opts,
+		state:   base + "state",
+		gcraKey: base + "gcra",
+	}
+}
+
+// Pacer is the function to give [agents.WithPacer]: it returns the Pacer
+// through which one Client paces with the fleet, falling back to local,
+// the Client's built-in pacer, when Redis cannot be reached.
+//
+//	c, err := agents.NewClient(agents.WithPacer(limiter.Pacer))
+func (l *Limiter) Pacer(local agents.Pacer) agents.Pacer {
+	p := &pacer{l: l, local: local, head: make(chan struct{}, 1)}
+	p.told = p.answered
+	return p
+}
+
+// Pacing constants. The headroom, the floor and the cubic growth are the
+// built-in pacer's and AWS's adaptive retry mode's choices.
+const (
+	headroom   = 0.98 // of a known limit, as the fleet's rate
+	startRate  = 8.0  // requests a second, when nothing is known yet
+	maxRate    = 1e4
+	minRate    = 0.5
+	beta       = 0.7 // the rate kept at a 429
+	cubicC     = 0.4 // growth back past the rate of the last 429
+	minCutGap  = time.Second
+	stateTTL   = time.Hour // idle fleets leave nothing behind for long
+	retryRedis = time.Second
+)
+
+// shared is the fleet's state as read from Redis, times relative to
+// Redis's clock so that the processes' clocks need not agree.
+type shared struct {
+	hold     time.Duration // left of the fleet-wide hold; ≤ 0 when none
+	limit    int           // from headers; 0 when unknown
+	window   time.Duration
+	wmax     float64       // the rate when a 429 last cut it
+	sinceCut time.Duration // -1 when no 429 has cut it yet
+	age      time.Duration // since the fleet began learning
+}
+
+// rate is the fleet's rate in requests a second.
+func (l *Limiter) rate(s shared) float64 {
+	switch {
+	case l.opts.Limit > 0:
+		return headroom * l.opts.Limit
+	case s.limit > 0 && s.window > 0:
+		return headroom * float64(s.limit) / s.window.Seconds()
+	case s.sinceCut < 0:
+		// Slow start, shared: the fleet doubles its rate every second
+		// until the first 429.
+		return min(startRate*math.Exp2(s.age.Seconds()), maxRate)
+	}
+	// Cubic growth from β·wmax back to wmax, flat near it, then past it.
+	k := math.Cbrt(s.wmax * (1 - beta) / cubicC)
+	t := s.sinceCut.Seconds() - k
+	return min(max(cubicC*t*t*t+s.wmax, minRate), maxRate)
+}
+
+// limit is the GCRA limit for rate r: redis_rate counts whole requests
+// per period, so the period is stretched to keep a tenth of a request a
+// second.
+func (l *Limiter) limit(r float64) redis_rate.Limit {
+	return redis_rate.Limit{Rate: max(int(math.Round(r*10)), 1), Period: 10 * time.Second, Burst: l.opts.Burst}
+}
+
+// usable reports whether to try Redis now; while it is down, one caller a
+// second is let try.
+func (l *Limiter) usable(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.down || !now.Before(l.nextTry) {
+		l.nextTry = now.Add(retryRedis)
+		return true
+	}
+	return false
+}
+
+// failed records that Redis did not answer, logging the first failure.
+func (l *Limiter) failed(err error) {
+	l.mu.Lock()
+	first := !l.down
+	l.down, l.nextTry = true, time.Now().Add(retryRedis)
+	l.published = published{} // Redis may come back empty
+	l.mu.Unlock()
+	if first {
+		l.opts.Logger.Warn("agentsredis: Redis unreachable; pacing locally until it is back", slog.String("error", err.Error()))
+	}
+}
+
+// worked records that Redis answered, logging a recovery.
+func (l *Limiter) worked() {
+	l.mu.Lock()
+	back := l.down
+	l.down = false
+	l.mu.Unlock()
+	if back {
+		l.opts.Logger.Info("agentsredis: Redis reachable again; pacing with the fleet")
+	}
+}
+
+// cmdCtx bounds one Redis command.
+func (l *Limiter) cmdCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, l.opts.Timeout)
+}

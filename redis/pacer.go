@@ -1,0 +1,220 @@
+package agentsredis
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	agents "github.com/agentsapi/agents-go"
+)
+
+// pacer is one Client's way through the Limiter. Its callers queue for
+// the head position, so that one goroutine per process, not every one,
+// asks Redis for the next slot.
+type pacer struct {
+	l     *Limiter
+	local agents.Pacer
+	head  chan struct{}
+	told  func(agents.Answer) // answered, bound once
+
+	mu sync.Mutex
+	// The rate this process sends at, measured while Redis paces it: its
+	// share of the fleet's, to keep to while pacing locally.
+	share     float64
+	count     int
+	countFrom time.Time
+	fallback  *rate.Limiter // while Redis is down
+	lastRate  float64       // the fleet's rate when this process last read it
+	maxReset  time.Duration // the longest reset seen in headers
+}
+
+func (p *pacer) Wait(ctx context.Context) (func(agents.Answer), error) {
+	if !p.l.usable(time.Now()) {
+		return p.waitLocal(ctx)
+	}
+	select {
+	case p.head <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-p.head }()
+	for {
+		s, err := p.l.read(ctx)
+		if err != nil {
+			return p.redisFailed(ctx, err)
+		}
+		if s.hold > 0 {
+			if err := p.sleep(ctx, s.hold, true); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		r := p.l.rate(s)
+		p.mu.Lock()
+		p.lastRate = r
+		p.mu.Unlock()
+		rctx, cancel := p.l.cmdCtx(ctx)
+		res, err := p.l.gcra.Allow(rctx, p.l.gcraKey, p.l.limit(r))
+		cancel()
+		if err != nil {
+			return p.redisFailed(ctx, err)
+		}
+		p.l.worked()
+		if res.Allowed > 0 {
+			p.sent(time.Now())
+			return p.told, nil
+		}
+		// Several processes wait for the same slot: a little jitter keeps
+		// them from asking in the same microsecond every time.
+		d := res.RetryAfter + rand.N(time.Millisecond)
+		if err := p.sleep(ctx, d, false); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// redisFailed switches to local pacing after a Redis error, unless the
+// error is the caller's context ending.
+func (p *pacer) redisFailed(ctx context.Context, err error) (func(agents.Answer), error) {
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	p.l.failed(err)
+	return p.waitLocal(ctx)
+}
+
+// waitLocal paces without Redis: at this process's last share of the
+// fleet's rate, then through the Client's built-in pacer, which holds
+// after this process's own 429s and learns from its answers.
+func (p *pacer) waitLocal(ctx context.Context) (func(agents.Answer), error) {
+	p.mu.Lock()
+	if p.fallback == nil && p.share > 0 {
+		p.fallback = rate.NewLimiter(rate.Limit(p.share), 1)
+	}
+	lim := p.fallback
+	p.mu.Unlock()
+	if lim != nil {
+		r := lim.Reserve()
+		if d := r.Delay(); d > 0 {
+			if dl, ok := ctx.Deadline(); ok && time.Now().Add(d).After(dl) {
+				r.Cancel()
+				return nil, &waitError{wait: d, local: true}
+			}
+			if err := sleepCtx(ctx, d); err != nil {
+				r.Cancel()
+				return nil, err
+			}
+		}
+	}
+	return p.local.Wait(ctx)
+}
+
+// sent counts a request Redis let go, to measure this process's share.
+func (p *pacer) sent(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fallback = nil // Redis is back: the share is measured afresh
+	if p.countFrom.IsZero() {
+		p.countFrom = now
+	}
+	p.count++
+	if el := now.Sub(p.countFrom); el >= time.Second {
+		r := float64(p.count) / el.Seconds()
+		if p.share == 0 {
+			p.share = r
+		} else {
+			p.share = 0.5*p.share + 0.5*r
+		}
+		p.count, p.countFrom = 0, now
+	}
+}
+
+// answered tells the fleet what an answer says about the limit: a 429
+// holds every process and, while learning, cuts the rate; headers state
+// the limit for every process to pace by.
+func (p *pacer) answered(a agents.Answer) {
+	if a.StatusCode == http.StatusTooManyRequests {
+		p.mu.Lock()
+		r := p.lastRate
+		p.mu.Unlock()
+		if err := p.l.throttle(a.RetryAfter, r); err != nil {
+			p.l.failed(err)
+		}
+		return
+	}
+	if a.Limit <= 0 || p.l.opts.Limit > 0 {
+		return
+	}
+	window := a.Window
+	if window <= 0 {
+		// X-RateLimit-Reset says when the window ends, never how long
+		// it is: the longest reset seen, in whole seconds, is the guess.
+		p.mu.Lock()
+		p.maxReset = max(p.maxReset, a.Reset)
+		window = max(time.Duration(math.Ceil(p.maxReset.Seconds()))*time.Second, time.Second)
+		p.mu.Unlock()
+	}
+	pub := published{limit: a.Limit, window: window}
+	p.l.mu.Lock()
+	fresh := p.l.published != pub
+	p.l.published = pub
+	p.l.mu.Unlock()
+	if fresh {
+		if err := p.l.publish(pub); err != nil {
+			p.l.failed(err)
+		}
+	}
+}
+
+// sleep waits d, for the hold when hold is set, or for the next slot;
+// a wait that would end after the context's deadline fails at once.
+func (p *pacer) sleep(ctx context.Context, d time.Duration, hold bool) error {
+	if dl, ok := ctx.Deadline(); ok && time.Now().Add(d).After(dl) {
+		if hold {
+			return &agents.APIError{
+				StatusCode: http.StatusTooManyRequests,
+				Code:       "rate_limit_exceeded",
+				Message:    "the fleet is holding back until a server's Retry-After has passed",
+				RetryAfter: d,
+			}
+		}
+		return &waitError{wait: d}
+	}
+	return sleepCtx(ctx, d)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// waitError is a wait for the fleet's next slot that would end after the
+// context's deadline.
+type waitError struct {
+	wait  time.Duration
+	local bool // the local share while Redis is down
+}
+
+func (e *waitError) Error() string {
+	where := "shared through Redis"
+	if e.local {
+		where = "this process's share, while Redis is down"
+	}
+	return fmt.Sprintf("agents: fleet rate limit (%s): the next slot is %v away, past the context's deadline", where, e.wait.Round(time.Millisecond))
+}
+
+func (e *waitError) Unwrap() []error {
+	return []error{agents.ErrRateLimitExceeded, context.DeadlineExceeded}
+}

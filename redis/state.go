@@ -1,0 +1,106 @@
+package agentsredis
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The fleet's state is one hash: the hold's end, the limit read from
+// headers, and the learnt rate's last cut, all in Redis's own clock (TIME),
+// so that processes whose clocks disagree still hold and grow together.
+// Each script is one round trip and runs atomically.
+
+// readState returns what a process needs to pace: the hold left, the
+// headers' limit and window, the rate at the last cut, the time since it,
+// and the time since the fleet began (its slow start).
+var readState = redis.NewScript(`
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local v = redis.call('HMGET', KEYS[1], 'hold', 'limit', 'window', 'wmax', 'cut', 'start')
+local start = tonumber(v[6])
+if not start then
+  start = now
+  redis.call('HSET', KEYS[1], 'start', now)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local since_cut = -1
+if tonumber(v[5]) then since_cut = now - tonumber(v[5]) end
+return {(tonumber(v[1]) or 0) - now, v[2] or '0', v[3] or '0', v[4] or '0', since_cut, now - start}
+`)
+
+// throttled records a 429: it extends the hold to Retry-After (bounded)
+// when that ends later than the hold set already, and, when the fleet
+// learns its rate, remembers the rate the 429 came at, once per gap, so
+// that one overshoot's many 429s cut once.
+var throttled = redis.NewScript(`
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local d = tonumber(ARGV[1])
+if d > 0 and now + d > (tonumber(redis.call('HGET', KEYS[1], 'hold')) or 0) then
+  redis.call('HSET', KEYS[1], 'hold', now + d)
+end
+if ARGV[2] == '1' then
+  local cut = tonumber(redis.call('HGET', KEYS[1], 'cut'))
+  if not cut or now - cut >= tonumber(ARGV[4]) then
+    redis.call('HSET', KEYS[1], 'wmax', ARGV[3], 'cut', now)
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+`)
+
+func (l *Limiter) read(ctx context.Context) (shared, error) {
+	ctx, cancel := l.cmdCtx(ctx)
+	defer cancel()
+	v, err := readState.Run(ctx, l.rdb, []string{l.state}, stateTTL.Milliseconds()).Slice()
+	if err != nil {
+		return shared{}, err
+	}
+	if len(v) != 6 {
+		return shared{}, fmt.Errorf("agentsredis: state script returned %d values, want 6", len(v))
+	}
+	ms := func(x any) time.Duration { n, _ := x.(int64); return time.Duration(n) * time.Millisecond }
+	num := func(x any) float64 { s, _ := x.(string); f, _ := strconv.ParseFloat(s, 64); return f }
+	return shared{
+		hold:     ms(v[0]),
+		limit:    int(num(v[1])),
+		window:   time.Duration(num(v[2])) * time.Millisecond,
+		wmax:     num(v[3]),
+		sinceCut: ms(v[4]),
+		age:      ms(v[5]),
+	}, nil
+}
+
+// throttle tells the fleet of a 429 that asked for retryAfter, sent when
+// the fleet's rate was r.
+func (l *Limiter) throttle(retryAfter time.Duration, r float64) error {
+	ctx, cancel := l.cmdCtx(context.Background())
+	defer cancel()
+	learn := "0"
+	if l.opts.Limit <= 0 {
+		learn = "1"
+	}
+	hold := min(retryAfter, l.opts.MaxHold)
+	gap := max(minCutGap, hold)
+	return throttled.Run(ctx, l.rdb, []string{l.state},
+		hold.Milliseconds(), learn, strconv.FormatFloat(r, 'f', 3, 64), gap.Milliseconds(), stateTTL.Milliseconds()).Err()
+}
+
+// publish writes the limit the server's headers state, for every process
+// to pace by.
+func (l *Limiter) publish(p published) error {
+	ctx, cancel := l.cmdCtx(context.Background())
+	defer cancel()
+	_, err := l.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.HSet(ctx, l.state, "limit", p.limit, "window", p.window.Milliseconds())
+		pipe.PExpire(ctx, l.state, stateTTL)
+		return nil
+	})
+	return err
+}
