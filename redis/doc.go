@@ -28,7 +28,7 @@
 // A Redis command that fails or outlasts [Options.Timeout] makes each
 // Client pace locally: at the share of the fleet's rate it was sending at
 // last, and through its built-in pacer, which holds after its own 429s.
-// The Limiter logs the failure once, tries Redis again once a second, and
+// The Limiter logs the failure once, tries Redis again every quarter of a second, and
 // logs when it is back. Calls go on meanwhile; none fails because Redis
 // did.
 //

@@ -3,10 +3,12 @@ package agentsredis_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -141,4 +143,17 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// histogram counts arrivals a quarter of a second at a time, for the log.
+func histogram(ts []time.Time) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	const step = 250 * time.Millisecond
+	counts := make([]int, int(ts[len(ts)-1].Sub(ts[0])/step)+1)
+	for _, at := range ts {
+		counts[int(at.Sub(ts[0])/step)]++
+	}
+	return strings.Trim(fmt.Sprint(counts), "[]")
 }

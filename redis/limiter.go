@@ -54,7 +54,7 @@ type Options struct {
 // When Redis cannot be reached, each Client paces locally, with its
 // built-in pacer and at the share of the limit it was last sending at, so
 // that a fleet neither stops nor floods the server; the Limiter logs once,
-// tries Redis again once a second, and logs again when it is back.
+// tries Redis again every quarter of a second, and logs again when it is back.
 //
 // Redis holds a SHA-256 hash of the API key, never the key.
 //
@@ -131,7 +131,7 @@ const (
 	cubicC     = 0.4 // growth back past the rate of the last 429
 	minCutGap  = time.Second
 	stateTTL   = time.Hour // idle fleets leave nothing behind for long
-	retryRedis = time.Second
+	retryRedis = 250 * time.Millisecond
 )
 
 // shared is the fleet's state as read from Redis, times relative to

@@ -138,7 +138,7 @@ func TestRedisDownFallsBackAndRecovers(t *testing.T) {
 	if err := m.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond) // the Limiter tries Redis again once a second
+	time.Sleep(300 * time.Millisecond) // the Limiter tries Redis again every 250ms
 	for range 5 {
 		call()
 	}

@@ -29,7 +29,11 @@ type pacer struct {
 	share     float64
 	count     int
 	countFrom time.Time
-	fallback  *rate.Limiter // while Redis is down
+	fallback  *rate.Limiter // while Redis is down, and just after
+	// backSince is when Redis answered again after an outage: for a
+	// little while the share still applies, since the other processes
+	// come back one by one and pace locally meanwhile.
+	backSince time.Time
 	lastRate  float64       // the fleet's rate when this process last read it
 	maxReset  time.Duration // the longest reset seen in headers
 }
@@ -67,7 +71,11 @@ func (p *pacer) Wait(ctx context.Context) (func(agents.Answer), error) {
 		}
 		p.l.worked()
 		if res.Allowed > 0 {
-			p.sent(time.Now())
+			if lim := p.sent(time.Now()); lim != nil {
+				if err := p.keepShare(ctx, lim); err != nil {
+					return nil, err
+				}
+			}
 			return p.told, nil
 		}
 		// Several processes wait for the same slot: a little jitter keeps
@@ -94,37 +102,64 @@ func (p *pacer) redisFailed(ctx context.Context, err error) (func(agents.Answer)
 // after this process's own 429s and learns from its answers.
 func (p *pacer) waitLocal(ctx context.Context) (func(agents.Answer), error) {
 	p.mu.Lock()
-	if p.fallback == nil && p.share > 0 {
-		p.fallback = rate.NewLimiter(rate.Limit(p.share), 1)
+	if p.fallback == nil {
+		// No process can have sent faster than the whole fleet: before
+		// its share is measured, the fleet's rate bounds it.
+		if r := p.shareNow(time.Now()); r > 0 {
+			// A little under the share: the shares, each measured over its
+			// own moments, may add up to more than the fleet's rate.
+			p.fallback = rate.NewLimiter(rate.Limit(0.9*r), 1)
+		}
 	}
 	lim := p.fallback
+	p.backSince = time.Time{}
 	p.mu.Unlock()
 	if lim != nil {
-		r := lim.Reserve()
-		if d := r.Delay(); d > 0 {
-			if dl, ok := ctx.Deadline(); ok && time.Now().Add(d).After(dl) {
-				r.Cancel()
-				return nil, &waitError{wait: d, local: true}
-			}
-			if err := sleepCtx(ctx, d); err != nil {
-				r.Cancel()
-				return nil, err
-			}
+		if err := p.keepShare(ctx, lim); err != nil {
+			return nil, err
 		}
 	}
 	return p.local.Wait(ctx)
 }
 
-// sent counts a request Redis let go, to measure this process's share.
-func (p *pacer) sent(now time.Time) {
+// keepShare waits for a slot of this process's share.
+func (p *pacer) keepShare(ctx context.Context, lim *rate.Limiter) error {
+	r := lim.Reserve()
+	d := r.Delay()
+	if d <= 0 {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Now().Add(d).After(dl) {
+		r.Cancel()
+		return &waitError{wait: d, local: true}
+	}
+	if err := sleepCtx(ctx, d); err != nil {
+		r.Cancel()
+		return err
+	}
+	return nil
+}
+
+// sent counts a request Redis let go, to measure this process's share,
+// and returns the share's limiter while it still applies after an outage.
+func (p *pacer) sent(now time.Time) *rate.Limiter {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.fallback = nil // Redis is back: the share is measured afresh
+	if p.fallback != nil {
+		if p.backSince.IsZero() {
+			p.backSince = now
+		}
+		if now.Sub(p.backSince) < 2*retryRedis {
+			return p.fallback
+		}
+		p.fallback, p.backSince = nil, time.Time{}
+		p.count, p.countFrom = 0, time.Time{} // measured afresh
+	}
 	if p.countFrom.IsZero() {
 		p.countFrom = now
 	}
 	p.count++
-	if el := now.Sub(p.countFrom); el >= time.Second {
+	if el := now.Sub(p.countFrom); el >= shareEvery {
 		r := float64(p.count) / el.Seconds()
 		if p.share == 0 {
 			p.share = r
@@ -133,6 +168,24 @@ func (p *pacer) sent(now time.Time) {
 		}
 		p.count, p.countFrom = 0, now
 	}
+	return nil
+}
+
+// shareEvery is how often the share is measured, over the requests sent
+// since the last time.
+const shareEvery = 500 * time.Millisecond
+
+// shareNow is the rate this process keeps to while Redis is down: its
+// measured share, or before it is measured, the fleet's whole rate as last
+// read; 0 when neither is known. p.mu is held.
+func (p *pacer) shareNow(now time.Time) float64 {
+	if p.share > 0 {
+		return p.share
+	}
+	if el := now.Sub(p.countFrom); p.count > 1 && el > 0 {
+		return min(float64(p.count)/el.Seconds(), p.lastRate)
+	}
+	return p.lastRate
 }
 
 // answered tells the fleet what an answer says about the limit: a 429
