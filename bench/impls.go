@@ -21,7 +21,17 @@ import (
 // connections once the cell is over.
 type impl struct {
 	name      string
-	newCaller func(baseURL string) (call func(context.Context) error, release func(), err error)
+	newCaller func(t target) (call func(context.Context) error, release func(), err error)
+	// redis says the impl shares its limit through the lab's Redis.
+	redis bool
+}
+
+// target is what a client is built against: the cell's server, and for
+// the redis impls the shape's limit and the lab's Redis.
+type target struct {
+	baseURL string
+	limit   float64 // the shape's limit in requests a second
+	redis   *labRedis
 }
 
 const (
@@ -32,28 +42,30 @@ const (
 )
 
 var impls = map[string]impl{
-	implSDK:        {implSDK, newSDKCaller},
-	implRetryable:  {implRetryable, newRetryableCaller},
-	implHand:       {implHand, newHandCaller},
-	implSDKSharedT: {implSDKSharedT, newSDKTunedCaller},
+	implSDK:        {name: implSDK, newCaller: newSDKCaller},
+	implRetryable:  {name: implRetryable, newCaller: newRetryableCaller},
+	implHand:       {name: implHand, newCaller: newHandCaller},
+	implSDKSharedT: {name: implSDKSharedT, newCaller: newSDKTunedCaller},
+	implRedis:      {name: implRedis, newCaller: newRedisCaller(true), redis: true},
+	implRedisLearn: {name: implRedisLearn, newCaller: newRedisCaller(false), redis: true},
 }
 
 // newSDKCaller is the SDK exactly as a user gets it: the default Client,
 // its own transport, default retries and adaptive pacing.
-func newSDKCaller(baseURL string) (func(context.Context) error, func(), error) {
+func newSDKCaller(t target) (func(context.Context) error, func(), error) {
 	var opts []agents.Option
 	if r, err := strconv.ParseFloat(os.Getenv("LAB_FIXED_RATE"), 64); err == nil {
 		opts = append(opts, agents.WithRateLimit(rate.Limit(r), 1)) // to study jitter
 	}
-	return sdkCaller(baseURL, opts...)
+	return sdkCaller(t.baseURL, opts...)
 }
 
 // newSDKTunedCaller is the default Client given the hand-written
 // client's transport settings, to tell the SDK's own cost apart from
 // its default transport's small idle pool in the unlimited cell.
-func newSDKTunedCaller(baseURL string) (func(context.Context) error, func(), error) {
+func newSDKTunedCaller(t target) (func(context.Context) error, func(), error) {
 	hc := &http.Client{Transport: tunedTransport()}
-	call, stop, err := sdkCaller(baseURL, agents.WithHTTPClient(hc))
+	call, stop, err := sdkCaller(t.baseURL, agents.WithHTTPClient(hc))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,11 +92,11 @@ func sdkCaller(baseURL string, opts ...agents.Option) (func(context.Context) err
 // newRetryableCaller is "plain go-retryablehttp (10 s)" of issue 10: its
 // defaults (4 retries, 1 s minimum wait, Retry-After in seconds or an
 // RFC 1123 date honoured) with the longest wait raised to 10 s.
-func newRetryableCaller(baseURL string) (func(context.Context) error, func(), error) {
+func newRetryableCaller(t target) (func(context.Context) error, func(), error) {
 	rc := retryablehttp.NewClient()
 	rc.Logger = nil
 	rc.RetryWaitMax = 10 * time.Second
-	url := baseURL + sessionsPath
+	url := t.baseURL + sessionsPath
 	call := func(ctx context.Context) error {
 		req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -112,9 +124,9 @@ func tunedTransport() *http.Transport {
 
 // newHandCaller is the baseline of the unlimited cell: what a user would
 // write with net/http and encoding/json alone, no retries.
-func newHandCaller(baseURL string) (func(context.Context) error, func(), error) {
+func newHandCaller(t target) (func(context.Context) error, func(), error) {
 	hc := &http.Client{Transport: tunedTransport()}
-	url := baseURL + sessionsPath
+	url := t.baseURL + sessionsPath
 	call := func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {

@@ -165,7 +165,7 @@ func TestPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limited, unlimited := o.plan()
+	limited, unlimited := o.plan(nil)
 	var got []string
 	for _, c := range append(limited, unlimited...) {
 		got = append(got, c.String())

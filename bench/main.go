@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,8 @@ type options struct {
 	unlimitedWorkers int
 	parallel         int
 	md, trace        bool
+	redisAddr        string        // -redis-addr: a Redis to use instead of starting one
+	redisOutage      time.Duration // -redis-outage: Redis down this long mid-run
 }
 
 func main() {
@@ -53,7 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		names = append(names, s.name)
 	}
 	shapeList := fs.String("shapes", strings.Join(names, ","), "comma-separated shapes to run")
-	implFlag := fs.String("impl", "both", "sdk, retryablehttp or both")
+	implFlag := fs.String("impl", "both", "comma list of sdk, retryablehttp, redis, redis-learn; both = sdk,retryablehttp")
 	clientList := fs.String("clients", "1", "comma-separated fleet sizes: independent Clients sharing one limiter, e.g. 1,4,8")
 	runs := fs.Int("runs", 5, "runs per cell; the table shows the median and min..max")
 	d := fs.Duration("duration", 20*time.Second, "length of each run")
@@ -62,13 +65,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	parallel := fs.Int("parallel", 1, "rate-limited cells run at once (the unlimited cell always runs alone)")
 	md := fs.Bool("md", false, "print the table as Markdown")
 	trace := fs.Bool("trace", false, "print ok/429/err per second after every run (use with one shape and -runs 1)")
+	redisAddr := fs.String("redis-addr", "", "host:port of a Redis for the redis impls; default: start redis-server on a free loopback port")
+	redisOutage := fs.Duration("redis-outage", 0, "kill the lab's redis-server at the middle of each redis run and start it again after this long")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	if fs.NArg() > 0 {
 		return options{}, fmt.Errorf("bench: unexpected arguments %q", fs.Args())
 	}
-	o := options{runs: *runs, d: *d, workers: *workers, unlimitedWorkers: *unlimitedWorkers, parallel: *parallel, md: *md, trace: *trace}
+	o := options{runs: *runs, d: *d, workers: *workers, unlimitedWorkers: *unlimitedWorkers, parallel: *parallel, md: *md, trace: *trace,
+		redisAddr: *redisAddr, redisOutage: *redisOutage}
 	for _, n := range strings.Split(*shapeList, ",") {
 		s, ok := shapeByName(strings.TrimSpace(n))
 		if !ok {
@@ -76,15 +82,21 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		o.shapes = append(o.shapes, s)
 	}
-	switch *implFlag {
-	case "sdk":
-		o.impls = []string{implSDK}
-	case "retryablehttp":
-		o.impls = []string{implRetryable}
-	case "both":
-		o.impls = []string{implSDK, implRetryable}
-	default:
-		return options{}, fmt.Errorf("bench: -impl %q: want sdk, retryablehttp or both", *implFlag)
+	for _, n := range strings.Split(*implFlag, ",") {
+		switch n = strings.TrimSpace(n); n {
+		case implSDK, implRetryable, implRedis, implRedisLearn:
+			if !slices.Contains(o.impls, n) {
+				o.impls = append(o.impls, n)
+			}
+		case "both":
+			for _, b := range []string{implSDK, implRetryable} {
+				if !slices.Contains(o.impls, b) {
+					o.impls = append(o.impls, b)
+				}
+			}
+		default:
+			return options{}, fmt.Errorf("bench: -impl %q: want a comma list of sdk, retryablehttp, redis, redis-learn, or both", *implFlag)
+		}
 	}
 	for _, f := range strings.Split(*clientList, ",") {
 		k, err := strconv.Atoi(strings.TrimSpace(f))
@@ -102,21 +114,45 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return options{}, errors.New("bench: -workers and -unlimited-workers: want 1..1024")
 	case o.parallel < 1 || o.parallel > 16:
 		return options{}, fmt.Errorf("bench: -parallel %d: want 1..16", o.parallel)
+	case o.redisOutage < 0 || o.redisOutage > 0 && o.redisOutage >= o.d/2:
+		return options{}, fmt.Errorf("bench: -redis-outage %v: want less than half of -duration (%v), as it starts at the middle of a run", o.redisOutage, o.d)
+	case o.redisOutage > 0 && o.redisAddr != "":
+		return options{}, errors.New("bench: -redis-outage kills the lab's own redis-server: it cannot be used with -redis-addr")
+	case o.redisOutage > 0 && !o.usesRedis():
+		return options{}, errors.New("bench: -redis-outage applies to the redis impls: add -impl redis or redis-learn")
 	}
 	return o, nil
 }
 
+// usesRedis reports whether any impl shares its limit through Redis.
+func (o options) usesRedis() bool {
+	return slices.Contains(o.impls, implRedis) || slices.Contains(o.impls, implRedisLearn)
+}
+
+// cell is the rate-limited cell of shape s, impl n and fleet size k; the
+// table finds its results by the same cell's name.
+func (o options) cell(s shape, n string, k int, r *labRedis) cell {
+	c := cell{shape: s, impl: impls[n], clients: k, workers: o.workers, d: o.d}
+	if c.impl.redis {
+		c.redis, c.outage = r, o.redisOutage
+	}
+	return c
+}
+
 // plan lists the cells: for every rate-limited shape each implementation
 // and fleet size; for the unlimited shape one Client of each
-// implementation against the hand-written baseline.
-func (o options) plan() (limited, unlimited []cell) {
+// implementation against the hand-written baseline (the redis impls have
+// no limit to share there and are left out).
+func (o options) plan(r *labRedis) (limited, unlimited []cell) {
 	for _, s := range o.shapes {
 		if s.name == "unlimited" {
 			names := []string{implSDK, implHand}
-			if len(o.impls) == 2 {
-				names = append(names, implRetryable, implSDKSharedT)
-			} else if o.impls[0] == implRetryable {
+			hasSDK, hasRetry := slices.Contains(o.impls, implSDK), slices.Contains(o.impls, implRetryable)
+			if hasRetry {
 				names = append(names, implRetryable)
+			}
+			if hasSDK && hasRetry {
+				names = append(names, implSDKSharedT)
 			}
 			for _, n := range names {
 				unlimited = append(unlimited, cell{shape: s, impl: impls[n], clients: 1, workers: o.unlimitedWorkers, d: o.d})
@@ -125,7 +161,7 @@ func (o options) plan() (limited, unlimited []cell) {
 		}
 		for _, k := range o.clients {
 			for _, n := range o.impls {
-				limited = append(limited, cell{shape: s, impl: impls[n], clients: k, workers: o.workers, d: o.d})
+				limited = append(limited, o.cell(s, n, k, r))
 			}
 		}
 	}
@@ -133,12 +169,32 @@ func (o options) plan() (limited, unlimited []cell) {
 }
 
 func runLab(o options, stdout, progress io.Writer) error {
-	limited, unlimited := o.plan()
-	total := estimate(len(limited)*o.runs, len(unlimited)*o.runs, o.d, o.parallel)
+	var rdb *labRedis
+	if o.usesRedis() {
+		var err error
+		if rdb, err = newLabRedis(o.redisAddr); err != nil {
+			return err
+		}
+		defer rdb.close()
+	}
+	limited, unlimited := o.plan(rdb)
+	// The redis cells share one Redis, flushed before each run: they run
+	// one at a time, after the others.
+	var alone []cell
+	limited = slices.DeleteFunc(limited, func(c cell) bool {
+		if c.impl.redis {
+			alone = append(alone, c)
+		}
+		return c.impl.redis
+	})
+	total := estimate(len(limited)*o.runs, (len(alone)+len(unlimited))*o.runs, o.d, o.parallel)
 	fmt.Fprintf(stdout, "agents-go rate-limit lab: %d rate-limited cells (%s × %s × clients %s, %d goroutines) and %d unlimited cells (%d goroutines), %d runs of %v each; %d rate-limited runs at once%s; expect about %v\n",
-		len(limited), shapeNames(o.shapes), strings.Join(o.impls, "+"), joinInts(o.clients), o.workers,
+		len(limited)+len(alone), shapeNames(o.shapes), strings.Join(o.impls, "+"), joinInts(o.clients), o.workers,
 		len(unlimited), o.unlimitedWorkers, o.runs, o.d, o.parallel, parallelNote(o.parallel), total.Round(time.Second))
 	fmt.Fprintf(stdout, "versions: %s\n", versions())
+	if rdb != nil {
+		fmt.Fprintf(stdout, "redis: %s%s\n", rdb.describe(), outageNote(o.redisOutage))
+	}
 
 	results := make(map[string][]metrics)
 	var mu sync.Mutex
@@ -161,6 +217,9 @@ func runLab(o options, stdout, progress io.Writer) error {
 	// falls on every cell alike rather than on the last ones.
 	for run := range o.runs {
 		if err := runBatch(limited, o.parallel, record); err != nil {
+			return err
+		}
+		if err := runBatch(alone, 1, record); err != nil {
 			return err
 		}
 		if err := runBatch(unlimited, 1, record); err != nil {
@@ -213,6 +272,13 @@ func printTrace(w io.Writer, c cell, r result) {
 	}
 }
 
+func outageNote(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("; killed (SIGKILL) at the middle of each redis run and started again on the same port %v later", d)
+}
+
 func parallelNote(p int) string {
 	if p == 1 {
 		return ""
@@ -248,7 +314,8 @@ func versions() string {
 	var out []string
 	for _, m := range bi.Deps {
 		switch m.Path {
-		case "github.com/agentsapi/agents-go", "github.com/hashicorp/go-retryablehttp", "github.com/go-chi/httprate",
+		case "github.com/agentsapi/agents-go", "github.com/agentsapi/agents-go/redis", "github.com/redis/go-redis/v9",
+			"github.com/go-redis/redis_rate/v10", "github.com/hashicorp/go-retryablehttp", "github.com/go-chi/httprate",
 			"github.com/go-chi/chi/v5", "github.com/sethvargo/go-limiter", "github.com/ulule/limiter/v3", "golang.org/x/time":
 			v := m.Version
 			if m.Replace != nil {

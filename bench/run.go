@@ -16,10 +16,18 @@ type cell struct {
 	clients int
 	workers int
 	d       time.Duration
+	// redis is the lab's Redis, for the redis impls; outage, when set,
+	// is how long it is down from the middle of each of their runs.
+	redis  *labRedis
+	outage time.Duration
 }
 
 func (c cell) String() string {
-	return fmt.Sprintf("%s/%s/clients=%d/workers=%d", c.shape.name, c.impl.name, c.clients, c.workers)
+	s := fmt.Sprintf("%s/%s/clients=%d/workers=%d", c.shape.name, c.impl.name, c.clients, c.workers)
+	if c.outage > 0 {
+		s += fmt.Sprintf("/outage=%v", c.outage)
+	}
+	return s
 }
 
 // result is what one run of a cell counted.
@@ -60,9 +68,20 @@ func (c cell) run() (result, error) {
 	closeServer := func() { closeOnce.Do(srv.Close) }
 	defer closeServer()
 
+	t := target{baseURL: srv.URL, limit: c.shape.limit(c.d)}
+	if c.impl.redis {
+		if c.redis == nil {
+			return res, fmt.Errorf("bench: %s: no Redis to share the limit through", c)
+		}
+		// Each run starts with no shared state: no learnt rate, no hold.
+		if err := c.redis.flush(); err != nil {
+			return res, err
+		}
+		t.redis = c.redis
+	}
 	calls := make([]func(context.Context) error, c.clients)
 	for i := range calls {
-		call, release, err := c.impl.newCaller(srv.URL)
+		call, release, err := c.impl.newCaller(t)
 		if err != nil {
 			return res, fmt.Errorf("bench: building %s client: %w", c.impl.name, err)
 		}
@@ -104,6 +123,21 @@ func (c cell) run() (result, error) {
 			}
 		})
 	}
+	outageDone := make(chan error, 1)
+	if c.outage > 0 && c.impl.redis {
+		go func() {
+			mid := time.NewTimer(c.d / 2)
+			defer mid.Stop()
+			select {
+			case <-mid.C:
+				outageDone <- c.redis.outage(ctx, c.outage)
+			case <-ctx.Done():
+				outageDone <- nil
+			}
+		}()
+	} else {
+		outageDone <- nil
+	}
 	timer := time.NewTimer(c.d)
 	<-timer.C
 	cancel()
@@ -115,6 +149,10 @@ func (c cell) run() (result, error) {
 	case <-done:
 	case <-time.After(stopGrace):
 		return res, fmt.Errorf("bench: %s: workers still busy %v after the stop", c, stopGrace)
+	}
+	// Redis is back (or never left) before the next run flushes it.
+	if err := <-outageDone; err != nil {
+		return res, fmt.Errorf("bench: %s: restarting Redis after the outage: %w", c, err)
 	}
 	// Close waits for the server's handlers, so its counts are final.
 	closeServer()

@@ -31,8 +31,7 @@ func printTables(w io.Writer, o options, limited, unlimited []cell, results map[
 			for _, k := range o.clients {
 				row := []string{s.name, fmt.Sprint(k)}
 				for _, n := range o.impls {
-					c := cell{shape: s, impl: impls[n], clients: k, workers: o.workers, d: o.d}
-					ms := results[c.String()]
+					ms := results[o.cell(s, n, k, nil).String()]
 					row = append(row,
 						fmtSpread(spreadOf(ms, func(m metrics) float64 { return m.pctLimit }), "%.0f"),
 						fmtSpread(spreadOf(ms, func(m metrics) float64 { return m.tooManyPS }), "%.0f"),
@@ -48,7 +47,7 @@ func printTables(w io.Writer, o options, limited, unlimited []cell, results map[
 				rows = append(rows, row)
 			}
 		}
-		fmt.Fprintf(w, "\n%d goroutines per cell, %v per run, median (min..max) of %d runs; %% of limit = successful calls/s ÷ limit (concurrency: ÷ 200/s; changing: ÷ the time-weighted 37.5/s)\n", o.workers, o.d, o.runs)
+		fmt.Fprintf(w, "\n%d goroutines per cell, %v per run, median (min..max) of %d runs; %% of limit = successful calls/s ÷ limit (concurrency: ÷ 200/s; changing: ÷ the time-weighted 37.5/s)%s\n", o.workers, o.d, o.runs, outageNote(o.redisOutage))
 		printTable(w, o.md, head, rows)
 	}
 	if len(unlimited) > 0 {
@@ -81,6 +80,10 @@ func label(impl string) string {
 		return "hand-written net/http (64 idle conns)"
 	case implSDKSharedT:
 		return "agents-go, hand-written's transport"
+	case implRedis:
+		return "agentsredis, limit given"
+	case implRedisLearn:
+		return "agentsredis, limit learnt"
 	}
 	return impl
 }
