@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strconv"
 
 	"github.com/agentsapi/agents-go"
 	agentsredis "github.com/agentsapi/agents-go/redis"
@@ -28,6 +29,9 @@ func newRedisCaller(known bool) func(target) (func(context.Context) error, func(
 		var opts agentsredis.Options
 		if known {
 			opts.Limit = t.limit
+		}
+		if b, err := strconv.Atoi(os.Getenv("LAB_REDIS_BURST")); err == nil {
+			opts.Burst = b // to study how a burst makes up for late asks
 		}
 		if os.Getenv("LAB_PACING") != "" {
 			// The Limiter's once-per-outage lines, to see when each

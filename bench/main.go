@@ -65,7 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	parallel := fs.Int("parallel", 1, "rate-limited cells run at once (the unlimited cell always runs alone)")
 	md := fs.Bool("md", false, "print the table as Markdown")
 	trace := fs.Bool("trace", false, "print ok/429/err per second after every run (use with one shape and -runs 1)")
-	redisAddr := fs.String("redis-addr", "", "host:port of a Redis for the redis impls; default: start redis-server on a free loopback port")
+	redisAddr := fs.String("redis-addr", "", "host:port of a scratch Redis for the redis impls, FLUSHALLed before each run; default: start redis-server on a free loopback port")
 	redisOutage := fs.Duration("redis-outage", 0, "kill the lab's redis-server at the middle of each redis run and start it again after this long")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -180,16 +180,17 @@ func runLab(o options, stdout, progress io.Writer) error {
 	limited, unlimited := o.plan(rdb)
 	// The redis cells share one Redis, flushed before each run: they run
 	// one at a time, after the others.
-	var alone []cell
-	limited = slices.DeleteFunc(limited, func(c cell) bool {
+	var shared, alone []cell
+	for _, c := range limited {
 		if c.impl.redis {
 			alone = append(alone, c)
+		} else {
+			shared = append(shared, c)
 		}
-		return c.impl.redis
-	})
-	total := estimate(len(limited)*o.runs, (len(alone)+len(unlimited))*o.runs, o.d, o.parallel)
+	}
+	total := estimate(len(shared)*o.runs, (len(alone)+len(unlimited))*o.runs, o.d, o.parallel)
 	fmt.Fprintf(stdout, "agents-go rate-limit lab: %d rate-limited cells (%s × %s × clients %s, %d goroutines) and %d unlimited cells (%d goroutines), %d runs of %v each; %d rate-limited runs at once%s; expect about %v\n",
-		len(limited)+len(alone), shapeNames(o.shapes), strings.Join(o.impls, "+"), joinInts(o.clients), o.workers,
+		len(limited), shapeNames(o.shapes), strings.Join(o.impls, "+"), joinInts(o.clients), o.workers,
 		len(unlimited), o.unlimitedWorkers, o.runs, o.d, o.parallel, parallelNote(o.parallel), total.Round(time.Second))
 	fmt.Fprintf(stdout, "versions: %s\n", versions())
 	if rdb != nil {
@@ -216,7 +217,7 @@ func runLab(o options, stdout, progress io.Writer) error {
 	// Run-major order, so that whatever else loads the machine meanwhile
 	// falls on every cell alike rather than on the last ones.
 	for run := range o.runs {
-		if err := runBatch(limited, o.parallel, record); err != nil {
+		if err := runBatch(shared, o.parallel, record); err != nil {
 			return err
 		}
 		if err := runBatch(alone, 1, record); err != nil {

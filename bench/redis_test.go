@@ -101,3 +101,33 @@ func TestPlanRedis(t *testing.T) {
 		t.Errorf("plan (-want +got):\n%s", diff)
 	}
 }
+
+// TestRunLabRedisTable runs the program path with a redis impl briefly
+// and checks that its cells reach the table with figures.
+func TestRunLabRedisTable(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server not found: install it (Debian: apt-get install redis-server) to test the redis impls")
+	}
+	o, err := parseFlags([]string{"-shapes", "httprate", "-impl", "redis", "-clients", "2", "-runs", "1",
+		"-duration", "500ms", "-workers", "2", "-md"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := runLab(o, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for l := range strings.Lines(out.String()) {
+		if strings.HasPrefix(l, "| httprate | 2 |") {
+			row = l
+		}
+	}
+	if cols := strings.Split(row, " | "); len(cols) < 3 || cols[2] == "0" {
+		t.Errorf("no figures for the redis cell in the table:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "agentsredis, limit given % of limit") || !strings.Contains(out.String(), "redis: 127.0.0.1:") {
+		t.Errorf("output lacks the redis column or the Redis line:\n%s", out.String())
+	}
+}

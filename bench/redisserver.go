@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -168,4 +171,82 @@ func (r *labRedis) describe() string {
 		}
 	}
 	return fmt.Sprintf("%s on %s, %s, flushed before each run", r.addr, who, v)
+}
+
+// watchState prints the fleet's shared state every 250 ms to stderr
+// while LAB_PACING is set, in Redis's clock: the hold left, the limit
+// read from headers, the rate at the last 429 (wmax) and the time since
+// it, and the fleet's age; the returned func stops it.
+func (r *labRedis) watchState() func() {
+	if os.Getenv("LAB_PACING") == "" {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		c := r.client()
+		defer c.Close()
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			line, err := stateLine(ctx, c)
+			cancel()
+			if err != nil {
+				line = "unreachable: " + err.Error()
+			}
+			fmt.Fprintf(os.Stderr, "shared %5.2fs %s\n", time.Since(start).Seconds(), line)
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
+// stateLine reads every agentsredis state hash (one per API key).
+func stateLine(ctx context.Context, c *redis.Client) (string, error) {
+	now, err := c.Time(ctx).Result()
+	if err != nil {
+		return "", err
+	}
+	keys, err := c.Keys(ctx, "*:state").Result()
+	if err != nil {
+		return "", err
+	}
+	var out []string
+	for _, k := range keys {
+		h, err := c.HGetAll(ctx, k).Result()
+		if err != nil {
+			return "", err
+		}
+		ms := func(f string) string {
+			v, err := strconv.ParseInt(h[f], 10, 64)
+			if err != nil {
+				return "-"
+			}
+			return (time.Duration(now.UnixMilli()-v) * time.Millisecond).String()
+		}
+		hold := "-"
+		if v, err := strconv.ParseInt(h["hold"], 10, 64); err == nil && v > now.UnixMilli() {
+			hold = (time.Duration(v-now.UnixMilli()) * time.Millisecond).String()
+		}
+		out = append(out, fmt.Sprintf("hold %s limit %s/%sms wmax %s since-cut %s age %s",
+			hold, orDash(h["limit"]), orDash(h["window"]), orDash(h["wmax"]), ms("cut"), ms("start")))
+	}
+	if len(out) == 0 {
+		return "no state yet", nil
+	}
+	return strings.Join(out, "; "), nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

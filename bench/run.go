@@ -78,6 +78,7 @@ func (c cell) run() (result, error) {
 			return res, err
 		}
 		t.redis = c.redis
+		defer c.redis.watchState()()
 	}
 	calls := make([]func(context.Context) error, c.clients)
 	for i := range calls {

@@ -34,7 +34,7 @@ func printTables(w io.Writer, o options, limited, unlimited []cell, results map[
 					ms := results[o.cell(s, n, k, nil).String()]
 					row = append(row,
 						fmtSpread(spreadOf(ms, func(m metrics) float64 { return m.pctLimit }), "%.0f"),
-						fmtSpread(spreadOf(ms, func(m metrics) float64 { return m.tooManyPS }), "%.0f"),
+						fmtSpread(spreadOf(ms, func(m metrics) float64 { return m.tooManyPS }), "%.1f"),
 						fmtSpread(spreadOf(ms, func(m metrics) float64 { return m.pctErr }), "%.1f"))
 					if fleets {
 						if k == 1 {
