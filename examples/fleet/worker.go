@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -56,7 +57,7 @@ type result struct {
 // load runs every worker for cfg.duration, or until ctx ends, printing a
 // line a second. A call that fails for a reason waiting cannot fix (a
 // wrong key or agent) ends the run with its error.
-func load(ctx context.Context, ws []*worker, cfg config, out interface{ Write([]byte) (int, error) }) (result, error) {
+func load(ctx context.Context, ws []*worker, cfg config, out io.Writer) (result, error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	start := time.Now()
