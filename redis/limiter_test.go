@@ -257,3 +257,36 @@ func TestFleetLearnsFromAnswers(t *testing.T) {
 		})
 	}
 }
+
+// A caller queued behind the one waiting out the fleet's hold fails at
+// once when its deadline falls inside the hold, rather than at its
+// deadline.
+func TestQueuedCallerPastTheHoldFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	m := miniredis.RunT(t)
+	srv := newServer(t, func(n int64, w http.ResponseWriter) {
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusTooManyRequests)
+	})
+	a := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{}, agents.WithMaxRetries(0))
+	b := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{})
+	a.client.ListSessions(context.Background(), "agt_a", agents.ListSessionsParams{})
+	head, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.client.ListSessions(head, "agt_a", agents.ListSessionsParams{}) // waits out the hold
+	}()
+	defer func() { stop(); <-done }()
+	time.Sleep(100 * time.Millisecond) // the first caller is at the head, in the hold
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := b.client.ListSessions(ctx, "agt_a", agents.ListSessionsParams{})
+	if !errors.Is(err, agents.ErrRateLimitExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v; want the hold's 429 at once, not the deadline", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the refusal took %v; want it at once", took)
+	}
+}
