@@ -35,12 +35,23 @@ type pacer struct {
 	// come back one by one and pace locally meanwhile.
 	backSince time.Time
 	lastRate  float64       // the fleet's rate when this process last read it
+	holdUntil time.Time     // the fleet's hold as the head last read it
 	maxReset  time.Duration // the longest reset seen in headers
 }
 
 func (p *pacer) Wait(ctx context.Context) (func(agents.Answer), error) {
 	if !p.l.usable(time.Now()) {
 		return p.waitLocal(ctx)
+	}
+	// A caller whose deadline falls inside the hold the head is waiting
+	// out cannot be sent in time: it fails now, not at its deadline.
+	p.mu.Lock()
+	holdLeft := time.Until(p.holdUntil)
+	p.mu.Unlock()
+	if holdLeft > 0 {
+		if err := p.refuse(ctx, holdLeft, true); err != nil {
+			return nil, err
+		}
 	}
 	select {
 	case p.head <- struct{}{}:
@@ -53,6 +64,9 @@ func (p *pacer) Wait(ctx context.Context) (func(agents.Answer), error) {
 		if err != nil {
 			return p.redisFailed(ctx, err)
 		}
+		p.mu.Lock()
+		p.holdUntil = time.Now().Add(s.hold)
+		p.mu.Unlock()
 		if s.hold > 0 {
 			if err := p.sleep(ctx, s.hold, true); err != nil {
 				return nil, err
@@ -228,6 +242,15 @@ func (p *pacer) answered(a agents.Answer) {
 // sleep waits d, for the hold when hold is set, or for the next slot;
 // a wait that would end after the context's deadline fails at once.
 func (p *pacer) sleep(ctx context.Context, d time.Duration, hold bool) error {
+	if err := p.refuse(ctx, d, hold); err != nil {
+		return err
+	}
+	return sleepCtx(ctx, d)
+}
+
+// refuse returns the error of a wait of d that would end after the
+// context's deadline, or nil.
+func (p *pacer) refuse(ctx context.Context, d time.Duration, hold bool) error {
 	if dl, ok := ctx.Deadline(); ok && time.Now().Add(d).After(dl) {
 		if hold {
 			return &agents.APIError{
@@ -239,7 +262,7 @@ func (p *pacer) sleep(ctx context.Context, d time.Duration, hold bool) error {
 		}
 		return &waitError{wait: d}
 	}
-	return sleepCtx(ctx, d)
+	return nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -1,0 +1,59 @@
+package agentsredis
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestRate(t *testing.T) {
+	t.Parallel()
+	learn, known := &Limiter{}, &Limiter{opts: Options{Limit: 50}}
+	cut := func(wmax float64, since time.Duration) shared {
+		return shared{wmax: wmax, sinceCut: since, age: time.Minute}
+	}
+	k := math.Cbrt(50 * (1 - beta) / cubicC) // seconds back to 50/s after a cut there
+	tests := []struct {
+		name string
+		l    *Limiter
+		s    shared
+		want float64
+	}{
+		{"known limit, whatever is shared", known, shared{limit: 10, window: time.Second, sinceCut: -1}, 49},
+		{"headers: 30 a second", learn, shared{limit: 30, window: time.Second, sinceCut: -1}, 29.4},
+		{"headers: 600 a minute", learn, shared{limit: 600, window: time.Minute, sinceCut: -1}, 9.8},
+		{"headers win over a learnt cut", learn, shared{limit: 30, window: time.Second, wmax: 80, sinceCut: time.Second}, 29.4},
+		{"slow start at first", learn, shared{sinceCut: -1}, startRate},
+		{"slow start doubles a second", learn, shared{sinceCut: -1, age: 2 * time.Second}, 4 * startRate},
+		{"slow start is bounded", learn, shared{sinceCut: -1, age: time.Hour}, maxRate},
+		{"a cut keeps β of the rate", learn, cut(50, 0), beta * 50},
+		{"back to the rate of the 429 after K", learn, cut(50, time.Duration(k*float64(time.Second))), 50},
+		{"then past it, slowly", learn, cut(50, time.Duration((k+1)*float64(time.Second))), 50 + cubicC},
+		{"never under the floor", learn, cut(0.1, 0), minRate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tt.want, tt.l.rate(tt.s), cmpopts.EquateApprox(0, 1e-6)); diff != "" {
+				t.Errorf("rate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The GCRA limit keeps a tenth of a request a second, and never asks
+// redis_rate for a rate of zero.
+func TestLimit(t *testing.T) {
+	t.Parallel()
+	l := &Limiter{opts: Options{Burst: 2}}
+	got := []int{l.limit(49).Rate, l.limit(0.26).Rate, l.limit(0).Rate}
+	if diff := cmp.Diff([]int{490, 3, 1}, got); diff != "" {
+		t.Errorf("GCRA requests per 10s (-want +got):\n%s", diff)
+	}
+	if b := l.limit(49).Burst; b != 2 {
+		t.Errorf("burst %d, want 2", b)
+	}
+}
