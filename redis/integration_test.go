@@ -135,7 +135,7 @@ func TestRealRedisFleetSurvivesOutage(t *testing.T) {
 			after = append(after, at)
 		}
 	}
-	if most := busiest(after, time.Second); most > 41 {
+	if most := busiest(after, time.Second); most > 42 { // 40/s, burst 2
 		t.Errorf("after Redis came back, %d requests arrived within one second; the fleet's limit is 40/s", most)
 	}
 	for i, p := range procs {

@@ -24,7 +24,8 @@ type Options struct {
 	// server sends none, learns it from 429s as one Client would.
 	Limit float64
 	// Burst is how many requests the fleet may send at once after a
-	// quiet spell; 0 means 1, which spreads requests evenly.
+	// quiet spell; 0 means 2. A burst of one would lose, on every
+	// request, the Redis round trip by which the slot was taken late.
 	Burst int
 	// Prefix starts every Redis key the Limiter writes; "" means
 	// "agents:". Keys carry a hash of the API key in braces, so that a
@@ -65,8 +66,9 @@ type Limiter struct {
 	gcra *redis_rate.Limiter
 	opts Options
 	// state is the hash of the fleet's shared state, gcraKey the key of
-	// the GCRA budget (redis_rate prefixes it with "rate:").
-	state, gcraKey string
+	// the GCRA budget (redis_rate prefixes it with "rate:"), accepted the
+	// count of accepted requests by second while the fleet learns.
+	state, gcraKey, accepted string
 
 	mu        sync.Mutex
 	down      bool      // Redis failed last time
@@ -84,7 +86,7 @@ type published struct {
 // *redis.Client, *redis.ClusterClient or any other go-redis client.
 func New(rdb redis.UniversalClient, apiKey string, opts Options) *Limiter {
 	if opts.Burst < 1 {
-		opts.Burst = 1
+		opts.Burst = 2
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = "agents:"
@@ -101,11 +103,12 @@ func New(rdb redis.UniversalClient, apiKey string, opts Options) *Limiter {
 	sum := sha256.Sum256([]byte(apiKey))
 	base := opts.Prefix + "{" + hex.EncodeToString(sum[:16]) + "}:"
 	return &Limiter{
-		rdb:     rdb,
-		gcra:    redis_rate.NewLimiter(rdb),
-		opts:    opts,
-		state:   base + "state",
-		gcraKey: base + "gcra",
+		rdb:      rdb,
+		gcra:     redis_rate.NewLimiter(rdb),
+		opts:     opts,
+		state:    base + "state",
+		gcraKey:  base + "gcra",
+		accepted: base + "accepted",
 	}
 }
 
@@ -120,15 +123,24 @@ func (l *Limiter) Pacer(local agents.Pacer) agents.Pacer {
 	return p
 }
 
-// Pacing constants. The headroom, the floor and the cubic growth are the
-// built-in pacer's and AWS's adaptive retry mode's choices.
+// Pacing constants. The headroom and the floor are the built-in pacer's.
+// Without headers, each 429 costs the fleet a hold of the server's
+// Retry-After (often a whole second), so the learnt rate must make 429s
+// rare rather than cheap. At a 429 the fleet measures the rate the server
+// accepted over the last second (or takes the rate the 429 came at),
+// drops to 85% of it, climbs within seconds to 95% of it and stays there,
+// and only after 10 s probes past it, slowly at first.
 const (
 	headroom   = 0.98 // of a known limit, as the fleet's rate
 	startRate  = 8.0  // requests a second, when nothing is known yet
+	startGrows = 2.0  // a second, in the slow start
 	maxRate    = 1e4
 	minRate    = 0.5
-	beta       = 0.7 // the rate kept at a 429
-	cubicC     = 0.4 // growth back past the rate of the last 429
+	cutTo      = 0.85 // of the rate a 429 came at, right after it
+	plateau    = 0.95 // of it, reached after rampUp
+	rampUp     = 4 * time.Second
+	probeAfter = 10 * time.Second
+	probeEvery = 5 * time.Second // each adds 5% of the rate, and more as it goes on
 	minCutGap  = time.Second
 	stateTTL   = time.Hour // idle fleets leave nothing behind for long
 	retryRedis = 250 * time.Millisecond
@@ -147,20 +159,25 @@ type shared struct {
 
 // rate is the fleet's rate in requests a second.
 func (l *Limiter) rate(s shared) float64 {
-	switch {
+	var r float64
+	switch t := s.sinceCut; {
 	case l.opts.Limit > 0:
 		return headroom * l.opts.Limit
 	case s.limit > 0 && s.window > 0:
 		return headroom * float64(s.limit) / s.window.Seconds()
-	case s.sinceCut < 0:
+	case t < 0:
 		// Slow start, shared: the fleet doubles its rate every second
-		// until the first 429.
-		return min(startRate*math.Exp2(s.age.Seconds()), maxRate)
+		// until the first 429, which measures what the server accepts.
+		r = startRate * math.Pow(startGrows, s.age.Seconds())
+	case t < rampUp:
+		r = s.wmax * (cutTo + (plateau-cutTo)*t.Seconds()/rampUp.Seconds())
+	case t < probeAfter:
+		r = s.wmax * plateau
+	default:
+		x := (t - probeAfter).Seconds() / probeEvery.Seconds()
+		r = s.wmax * (plateau + 0.05*x*(1+x/4))
 	}
-	// Cubic growth from β·wmax back to wmax, flat near it, then past it.
-	k := math.Cbrt(s.wmax * (1 - beta) / cubicC)
-	t := s.sinceCut.Seconds() - k
-	return min(max(cubicC*t*t*t+s.wmax, minRate), maxRate)
+	return min(max(r, minRate), maxRate)
 }
 
 // limit is the GCRA limit for rate r: redis_rate counts whole requests

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,8 +44,8 @@ func TestFleetSharesKnownLimit(t *testing.T) {
 		total += <-done
 	}
 	ts := srv.arrivals()
-	if most := busiest(ts, time.Second); most > 21 {
-		t.Errorf("%d requests arrived within one second; the fleet's limit is 20/s (burst 1)", most)
+	if most := busiest(ts, time.Second); most > 22 {
+		t.Errorf("%d requests arrived within one second; the fleet's limit is 20/s (burst 2)", most)
 	}
 	if total < 10 {
 		t.Errorf("the fleet got %d calls through in 1.5 s at 20/s; want at least 10", total)
@@ -277,5 +278,41 @@ func TestQueuedCallerPastTheHoldFailsAtOnce(t *testing.T) {
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("the refusal took %v; want it at once", took)
+	}
+}
+
+// Learning without headers, a 429 takes as the fleet's rate what the
+// server accepted over the second before it, not the (faster) rate the
+// slow start had reached.
+func TestFleetLearnsTheAcceptedRate(t *testing.T) {
+	t.Parallel()
+	m := miniredis.RunT(t)
+	srv := newServer(t, func(n int64, w http.ResponseWriter) {
+		if n > 12 {
+			w.Header().Set("Retry-After-Ms", "5")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		ok(w)
+	})
+	p := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{}, agents.WithMaxRetries(0))
+	for range 13 {
+		p.client.ListSessions(context.Background(), "agt_a", agents.ListSessionsParams{})
+	}
+	var state string
+	for _, k := range m.Keys() {
+		if strings.HasSuffix(k, ":state") {
+			state = k
+		}
+	}
+	wmax, err := strconv.ParseFloat(m.HGet(state, "wmax"), 64)
+	if err != nil {
+		t.Fatalf("no learnt rate in %q: %v", state, err)
+	}
+	// 12 accepted at a slow start from 8/s take about 1.2s, by when the
+	// slow start sends at about 18/s; the server accepted 8 to 12 in the
+	// last second.
+	if wmax < 5 || wmax > 13 {
+		t.Errorf("learnt %.1f/s; want the accepted rate, 5 to 13/s", wmax)
 	}
 }

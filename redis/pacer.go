@@ -36,6 +36,7 @@ type pacer struct {
 	backSince time.Time
 	lastRate  float64       // the fleet's rate when this process last read it
 	holdUntil time.Time     // the fleet's hold as the head last read it
+	learning  bool          // the fleet learns its rate from 429s
 	maxReset  time.Duration // the longest reset seen in headers
 }
 
@@ -76,6 +77,7 @@ func (p *pacer) Wait(ctx context.Context) (func(agents.Answer), error) {
 		r := p.l.rate(s)
 		p.mu.Lock()
 		p.lastRate = r
+		p.learning = p.l.opts.Limit <= 0 && s.limit <= 0
 		p.mu.Unlock()
 		rctx, cancel := p.l.cmdCtx(ctx)
 		res, err := p.l.gcra.Allow(rctx, p.l.gcraKey, p.l.limit(r))
@@ -215,7 +217,18 @@ func (p *pacer) answered(a agents.Answer) {
 		}
 		return
 	}
-	if a.Limit <= 0 || p.l.opts.Limit > 0 {
+	if p.l.opts.Limit > 0 {
+		return
+	}
+	if a.Limit <= 0 {
+		p.mu.Lock()
+		learning := p.learning
+		p.mu.Unlock()
+		if learning && a.StatusCode >= 200 && a.StatusCode < 300 {
+			if err := p.l.count(); err != nil {
+				p.l.failed(err)
+			}
+		}
 		return
 	}
 	window := a.Window

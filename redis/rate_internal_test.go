@@ -1,7 +1,6 @@
 package agentsredis
 
 import (
-	"math"
 	"testing"
 	"time"
 
@@ -15,7 +14,7 @@ func TestRate(t *testing.T) {
 	cut := func(wmax float64, since time.Duration) shared {
 		return shared{wmax: wmax, sinceCut: since, age: time.Minute}
 	}
-	k := math.Cbrt(50 * (1 - beta) / cubicC) // seconds back to 50/s after a cut there
+	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 	tests := []struct {
 		name string
 		l    *Limiter
@@ -29,9 +28,12 @@ func TestRate(t *testing.T) {
 		{"slow start at first", learn, shared{sinceCut: -1}, startRate},
 		{"slow start doubles a second", learn, shared{sinceCut: -1, age: 2 * time.Second}, 4 * startRate},
 		{"slow start is bounded", learn, shared{sinceCut: -1, age: time.Hour}, maxRate},
-		{"a cut keeps β of the rate", learn, cut(50, 0), beta * 50},
-		{"back to the rate of the 429 after K", learn, cut(50, time.Duration(k*float64(time.Second))), 50},
-		{"then past it, slowly", learn, cut(50, time.Duration((k+1)*float64(time.Second))), 50 + cubicC},
+		{"a 429 drops to 85%", learn, cut(50, 0), 42.5},
+		{"then climbs", learn, cut(50, sec(2)), 45},
+		{"to 95% in 4s", learn, cut(50, rampUp), 47.5},
+		{"and stays there", learn, cut(50, sec(9.9)), 47.5},
+		{"then probes past it, 5% in 5s", learn, cut(50, sec(15)), 50 * (0.95 + 0.05*1.25)},
+		{"faster as it goes on", learn, cut(50, sec(30)), 50 * (0.95 + 0.05*4*2)},
 		{"never under the floor", learn, cut(0.1, 0), minRate},
 	}
 	for _, tt := range tests {

@@ -35,8 +35,10 @@ return {(tonumber(v[1]) or 0) - now, v[2] or '0', v[3] or '0', v[4] or '0', sinc
 
 // throttled records a 429: it extends the hold to Retry-After (bounded)
 // when that ends later than the hold set already, and, when the fleet
-// learns its rate, remembers the rate the 429 came at, once per gap, so
-// that one overshoot's many 429s cut once.
+// learns its rate, remembers the rate the fleet's requests were accepted
+// at over the last second (KEYS[2], see counted), or when too few were
+// counted, the rate the 429 came at; once per gap, so that one
+// overshoot's many 429s cut once.
 var throttled = redis.NewScript(`
 redis.replicate_commands()
 local t = redis.call('TIME')
@@ -48,10 +50,28 @@ end
 if ARGV[2] == '1' then
   local cut = tonumber(redis.call('HGET', KEYS[1], 'cut'))
   if not cut or now - cut >= tonumber(ARGV[4]) then
-    redis.call('HSET', KEYS[1], 'wmax', ARGV[3], 'cut', now)
+    local sec = tonumber(t[1])
+    local prev = tonumber(redis.call('HGET', KEYS[2], tostring(sec - 1))) or 0
+    local cur = tonumber(redis.call('HGET', KEYS[2], tostring(sec))) or 0
+    local accepted = prev * (1 - tonumber(t[2]) / 1000000) + cur
+    local w = tonumber(ARGV[3])
+    if accepted >= 5 then w = accepted end
+    redis.call('HSET', KEYS[1], 'wmax', string.format('%.3f', w), 'cut', now)
   end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+`)
+
+// counted counts an accepted request in its second of Redis's clock, for
+// throttled to measure the rate the server accepts; a few seconds are
+// kept.
+var counted = redis.NewScript(`
+redis.replicate_commands()
+local sec = tonumber(redis.call('TIME')[1])
+redis.call('HINCRBY', KEYS[1], tostring(sec), 1)
+redis.call('HDEL', KEYS[1], tostring(sec - 2), tostring(sec - 3))
+redis.call('PEXPIRE', KEYS[1], 5000)
 return 1
 `)
 
@@ -88,8 +108,15 @@ func (l *Limiter) throttle(retryAfter time.Duration, r float64) error {
 	}
 	hold := min(retryAfter, l.opts.MaxHold)
 	gap := max(minCutGap, hold)
-	return throttled.Run(ctx, l.rdb, []string{l.state},
+	return throttled.Run(ctx, l.rdb, []string{l.state, l.accepted},
 		hold.Milliseconds(), learn, strconv.FormatFloat(r, 'f', 3, 64), gap.Milliseconds(), stateTTL.Milliseconds()).Err()
+}
+
+// count tells the fleet of an accepted request, while it learns its rate.
+func (l *Limiter) count() error {
+	ctx, cancel := l.cmdCtx(context.Background())
+	defer cancel()
+	return counted.Run(ctx, l.rdb, []string{l.accepted}).Err()
 }
 
 // publish writes the limit the server's headers state, for every process
