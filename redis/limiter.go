@@ -151,7 +151,9 @@ func (l *Limiter) rate(s shared) float64 {
 	case l.opts.Limit > 0:
 		return headroom * l.opts.Limit
 	case s.limit > 0 && s.window > 0:
-		return headroom * float64(s.limit) / s.window.Seconds()
+		// The server's word, within the bounds a learnt rate keeps to:
+		// one absurd header must neither lift pacing nor stop the fleet.
+		return min(max(headroom*float64(s.limit)/s.window.Seconds(), minRate), maxRate)
 	case s.sinceCut < 0:
 		// Slow start, shared: the fleet doubles its rate every second
 		// until the first 429.
@@ -167,7 +169,11 @@ func (l *Limiter) rate(s shared) float64 {
 // per period, so the period is stretched to keep a tenth of a request a
 // second.
 func (l *Limiter) limit(r float64) redis_rate.Limit {
-	return redis_rate.Limit{Rate: max(int(math.Round(r*10)), 1), Period: 10 * time.Second, Burst: l.opts.Burst}
+	n := 1
+	if r > 0 { // and not NaN; bounded before the conversion, which could wrap
+		n = max(int(math.Round(min(r, maxRate)*10)), 1)
+	}
+	return redis_rate.Limit{Rate: n, Period: 10 * time.Second, Burst: l.opts.Burst}
 }
 
 // usable reports whether to try Redis now; while it is down, one caller a
