@@ -29,6 +29,7 @@ type pacer struct {
 	share     float64
 	count     int
 	countFrom time.Time
+	lastSent  time.Time
 	fallback  *rate.Limiter // while Redis is down, and just after
 	// backSince is when Redis answered again after an outage: for a
 	// little while the share still applies, since the other processes
@@ -169,9 +170,15 @@ func (p *pacer) sent(now time.Time) *rate.Limiter {
 		p.fallback, p.backSince = nil, time.Time{}
 		p.count, p.countFrom = 0, time.Time{} // measured afresh
 	}
-	if p.countFrom.IsZero() {
-		p.countFrom = now
+	// A pause longer than a measurement says how little this process
+	// had to send, not how much of the fleet's rate it may take: measured
+	// over it, an idle hour made a share of one request every half hour,
+	// which stopped the process while Redis was down. The count starts
+	// afresh after it instead.
+	if p.countFrom.IsZero() || now.Sub(p.lastSent) > shareEvery {
+		p.count, p.countFrom = 0, now
 	}
+	p.lastSent = now
 	p.count++
 	if el := now.Sub(p.countFrom); el >= shareEvery {
 		r := float64(p.count) / el.Seconds()
