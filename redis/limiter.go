@@ -71,6 +71,7 @@ type Limiter struct {
 	mu        sync.Mutex
 	down      bool      // Redis failed last time
 	nextTry   time.Time // while down: when to try Redis again
+	fails     uint64    // Redis failures so far
 	published published // what this process last wrote of the headers
 }
 
@@ -176,16 +177,26 @@ func (l *Limiter) limit(r float64) redis_rate.Limit {
 	return redis_rate.Limit{Rate: n, Period: 10 * time.Second, Burst: l.opts.Burst}
 }
 
-// usable reports whether to try Redis now; while it is down, one caller a
-// second is let try.
-func (l *Limiter) usable(now time.Time) bool {
+// usable reports whether to try Redis now; while it is down, one caller
+// every retryRedis is let try. gen is the count of failures so far, for
+// stillUsable.
+func (l *Limiter) usable(now time.Time) (ok bool, gen uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.down || !now.Before(l.nextTry) {
 		l.nextTry = now.Add(retryRedis)
-		return true
+		return true, l.fails
 	}
-	return false
+	return false, l.fails
+}
+
+// stillUsable reports whether Redis has not failed since usable said gen:
+// callers queued for the head while it found Redis stalled must not each
+// try it in turn, every one waiting out the timeout.
+func (l *Limiter) stillUsable(gen uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fails == gen
 }
 
 // failed records that Redis did not answer, logging the first failure.
@@ -193,6 +204,7 @@ func (l *Limiter) failed(err error) {
 	l.mu.Lock()
 	first := !l.down
 	l.down, l.nextTry = true, time.Now().Add(retryRedis)
+	l.fails++
 	l.published = published{} // Redis may come back empty
 	l.mu.Unlock()
 	if first {
@@ -211,7 +223,15 @@ func (l *Limiter) worked() {
 	}
 }
 
-// cmdCtx bounds one Redis command.
+// cmdCtx bounds one Redis command: by Options.Timeout, and by half the
+// time left to ctx's deadline, so that a stalled Redis is given up on
+// while the caller still has time to pace locally and send. Bounded by
+// the deadline alone, every call of a caller whose deadline is shorter
+// than the timeout failed with it, and Redis was never marked down.
 func (l *Limiter) cmdCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, l.opts.Timeout)
+	d := l.opts.Timeout
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl)/2)
+	}
+	return context.WithTimeout(ctx, d)
 }
