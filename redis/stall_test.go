@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 
 	agents "github.com/agentsapi/agents-go"
 	agentsredis "github.com/agentsapi/agents-go/redis"
@@ -145,5 +146,33 @@ func TestQueuedCallerPastTheSlotFailsAtOnce(t *testing.T) {
 	_, err := p.client.ListSessions(ctx, "agt_a", agents.ListSessionsParams{})
 	if !errors.Is(err, agents.ErrRateLimitExceeded) {
 		t.Fatalf("err %v; want a refusal matching ErrRateLimitExceeded at once, not the deadline", err)
+	}
+}
+
+// A go-redis client made without ContextTimeoutEnabled (go-redis's
+// default) ignores the context and waits out its ReadTimeout, 3 s. The
+// Limiter must still end a wait when the caller cancels, and bound a
+// command by Options.Timeout, rather than leave every caller and the
+// head's queue blocked for seconds per try.
+func TestStalledRedisWithoutContextTimeoutsHonoursCancel(t *testing.T) {
+	t.Parallel()
+	r := newStalledRedis(t)
+	srv := newServer(t, func(n int64, w http.ResponseWriter) { ok(w) })
+	rdb := redis.NewClient(&redis.Options{Addr: r.addr(), MaxRetries: -1}) // ContextTimeoutEnabled: false
+	t.Cleanup(func() { rdb.Close() })
+	l := agentsredis.New(rdb, "k", agentsredis.Options{Limit: 50, Timeout: 50 * time.Millisecond})
+	c, err := agents.NewClient(agents.WithBaseURL(srv.URL), agents.WithAPIKey("k"), agents.WithHTTPClient(srv.Client()),
+		agents.WithPacer(l.Pacer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	start := time.Now()
+	_, err = c.ListSessions(ctx, "agt_a", agents.ListSessionsParams{})
+	// Either the timeout let it through locally before the cancel, or the
+	// cancel ended it: both well under go-redis's 3 s ReadTimeout.
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the call took %v (err %v); want it ended by the cancel or Options.Timeout, not go-redis's ReadTimeout", took, err)
 	}
 }
