@@ -235,3 +235,28 @@ func (l *Limiter) cmdCtx(ctx context.Context) (context.Context, context.CancelFu
 	}
 	return context.WithTimeout(ctx, d)
 }
+
+// do runs one Redis command bounded by cmdCtx. The command runs on a
+// goroutine of its own, so that the bound, and the caller's cancel, end
+// the wait at once even when go-redis does not honour the context (a
+// client made without ContextTimeoutEnabled, go-redis's default, waits
+// out its ReadTimeout, 3 s); such a command then ends in the background
+// and its result is dropped. f must not write what the caller reads but
+// through do's return.
+func (l *Limiter) do(ctx context.Context, f func(context.Context) error) error {
+	cctx, cancel := l.cmdCtx(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f(cctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-cctx.Done():
+		select {
+		case err := <-done: // it ended just in time
+			return err
+		default:
+			return cctx.Err()
+		}
+	}
+}

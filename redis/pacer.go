@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"golang.org/x/time/rate"
 
 	agents "github.com/agentsapi/agents-go"
@@ -102,9 +103,12 @@ func (p *pacer) viaRedis(ctx context.Context, gen uint64) (done func(agents.Answ
 		p.mu.Lock()
 		p.lastRate = r
 		p.mu.Unlock()
-		rctx, cancel := p.l.cmdCtx(ctx)
-		res, err := p.l.gcra.Allow(rctx, p.l.gcraKey, p.l.limit(r))
-		cancel()
+		var res *redis_rate.Result
+		err = p.l.do(ctx, func(ctx context.Context) error {
+			var err error
+			res, err = p.l.gcra.Allow(ctx, p.l.gcraKey, p.l.limit(r))
+			return err
+		})
 		if err != nil {
 			return p.redisFailed(ctx, err)
 		}
