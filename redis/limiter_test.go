@@ -22,13 +22,7 @@ import (
 func TestFleetSharesKnownLimit(t *testing.T) {
 	t.Parallel()
 	m := miniredis.RunT(t)
-	srv := newServer(t, func(int64, http.ResponseWriter) {})
-	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		srv.mu.Lock()
-		srv.times = append(srv.times, time.Now())
-		srv.mu.Unlock()
-		ok(w)
-	})
+	srv := newServer(t, func(_ int64, w http.ResponseWriter) { ok(w) })
 	// Cancelled rather than given a deadline: a deadline would make the
 	// last waits fail at once, as they should, and count as errors.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -57,25 +51,34 @@ func TestFleetSharesKnownLimit(t *testing.T) {
 	}
 }
 
-// A 429 with Retry-After that one process gets holds every process.
-func TestFleetHoldsTogether(t *testing.T) {
-	t.Parallel()
+// heldFleet is two processes on one Redis, the first of which got a 429
+// whose header (Retry-After or Retry-After-Ms) is value: the fleet is held,
+// and the second process is returned. The server then answers every
+// request with a page when thenOK is set, and with the same 429 if not.
+func heldFleet(t *testing.T, header, value string, thenOK bool) (*server, *process) {
+	t.Helper()
 	m := miniredis.RunT(t)
 	srv := newServer(t, func(n int64, w http.ResponseWriter) {
-		if n == 1 {
-			w.Header().Set("Retry-After-Ms", "300")
-			w.WriteHeader(http.StatusTooManyRequests)
+		if n > 1 && thenOK {
+			ok(w)
 			return
 		}
-		ok(w)
+		w.Header().Set(header, value)
+		w.WriteHeader(http.StatusTooManyRequests)
 	})
 	a := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{}, agents.WithMaxRetries(0))
 	b := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{})
-	ctx := context.Background()
-	if _, err := a.client.ListSessions(ctx, "agt_a", agents.ListSessionsParams{}); !errors.Is(err, agents.ErrRateLimitExceeded) {
+	if _, err := a.client.ListSessions(context.Background(), "agt_a", agents.ListSessionsParams{}); !errors.Is(err, agents.ErrRateLimitExceeded) {
 		t.Fatalf("first call: %v; want the 429", err)
 	}
-	if _, err := b.client.ListSessions(ctx, "agt_a", agents.ListSessionsParams{}); err != nil {
+	return srv, b
+}
+
+// A 429 with Retry-After that one process gets holds every process.
+func TestFleetHoldsTogether(t *testing.T) {
+	t.Parallel()
+	srv, b := heldFleet(t, "Retry-After-Ms", "300", true)
+	if _, err := b.client.ListSessions(context.Background(), "agt_a", agents.ListSessionsParams{}); err != nil {
 		t.Fatal(err)
 	}
 	ts := srv.arrivals()
@@ -91,14 +94,7 @@ func TestFleetHoldsTogether(t *testing.T) {
 // hold's 429, as the Client's own hold does.
 func TestFleetHoldPastDeadlineFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	m := miniredis.RunT(t)
-	srv := newServer(t, func(n int64, w http.ResponseWriter) {
-		w.Header().Set("Retry-After", "10")
-		w.WriteHeader(http.StatusTooManyRequests)
-	})
-	a := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{}, agents.WithMaxRetries(0))
-	b := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{})
-	a.client.ListSessions(context.Background(), "agt_a", agents.ListSessionsParams{})
+	srv, b := heldFleet(t, "Retry-After", "10", false)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -263,14 +259,7 @@ func TestFleetLearnsFromAnswers(t *testing.T) {
 // deadline.
 func TestQueuedCallerPastTheHoldFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	m := miniredis.RunT(t)
-	srv := newServer(t, func(n int64, w http.ResponseWriter) {
-		w.Header().Set("Retry-After", "5")
-		w.WriteHeader(http.StatusTooManyRequests)
-	})
-	a := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{}, agents.WithMaxRetries(0))
-	b := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{})
-	a.client.ListSessions(context.Background(), "agt_a", agents.ListSessionsParams{})
+	_, b := heldFleet(t, "Retry-After", "5", false)
 	head, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
