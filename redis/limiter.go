@@ -73,6 +73,7 @@ type Limiter struct {
 	mu        sync.Mutex
 	down      bool      // Redis failed last time
 	nextTry   time.Time // while down: when to try Redis again
+	fails     uint64    // Redis failures so far
 	published published // what this process last wrote of the headers
 }
 
@@ -164,7 +165,10 @@ func (l *Limiter) rate(s shared) float64 {
 	case l.opts.Limit > 0:
 		return headroom * l.opts.Limit
 	case s.limit > 0 && s.window > 0:
-		return headroom * float64(s.limit) / s.window.Seconds()
+		// The server's word, within the bounds a learnt rate keeps to
+		// (below): one absurd header must neither lift pacing nor stop
+		// the fleet.
+		r = headroom * float64(s.limit) / s.window.Seconds()
 	case t < 0:
 		// Slow start, shared: the fleet doubles its rate every second
 		// until the first 429, which measures what the server accepts.
@@ -184,19 +188,33 @@ func (l *Limiter) rate(s shared) float64 {
 // per period, so the period is stretched to keep a tenth of a request a
 // second.
 func (l *Limiter) limit(r float64) redis_rate.Limit {
-	return redis_rate.Limit{Rate: max(int(math.Round(r*10)), 1), Period: 10 * time.Second, Burst: l.opts.Burst}
+	n := 1
+	if r > 0 { // and not NaN; bounded before the conversion, which could wrap
+		n = max(int(math.Round(min(r, maxRate)*10)), 1)
+	}
+	return redis_rate.Limit{Rate: n, Period: 10 * time.Second, Burst: l.opts.Burst}
 }
 
-// usable reports whether to try Redis now; while it is down, one caller a
-// second is let try.
-func (l *Limiter) usable(now time.Time) bool {
+// usable reports whether to try Redis now; while it is down, one caller
+// every retryRedis is let try. gen is the count of failures so far, for
+// stillUsable.
+func (l *Limiter) usable(now time.Time) (ok bool, gen uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.down || !now.Before(l.nextTry) {
 		l.nextTry = now.Add(retryRedis)
-		return true
+		return true, l.fails
 	}
-	return false
+	return false, l.fails
+}
+
+// stillUsable reports whether Redis has not failed since usable said gen:
+// callers queued for the head while it found Redis stalled must not each
+// try it in turn, every one waiting out the timeout.
+func (l *Limiter) stillUsable(gen uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fails == gen
 }
 
 // failed records that Redis did not answer, logging the first failure.
@@ -204,6 +222,7 @@ func (l *Limiter) failed(err error) {
 	l.mu.Lock()
 	first := !l.down
 	l.down, l.nextTry = true, time.Now().Add(retryRedis)
+	l.fails++
 	l.published = published{} // Redis may come back empty
 	l.mu.Unlock()
 	if first {
@@ -222,7 +241,40 @@ func (l *Limiter) worked() {
 	}
 }
 
-// cmdCtx bounds one Redis command.
+// cmdCtx bounds one Redis command: by Options.Timeout, and by half the
+// time left to ctx's deadline, so that a stalled Redis is given up on
+// while the caller still has time to pace locally and send. Bounded by
+// the deadline alone, every call of a caller whose deadline is shorter
+// than the timeout failed with it, and Redis was never marked down.
 func (l *Limiter) cmdCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, l.opts.Timeout)
+	d := l.opts.Timeout
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl)/2)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// do runs one Redis command bounded by cmdCtx. The command runs on a
+// goroutine of its own, so that the bound, and the caller's cancel, end
+// the wait at once even when go-redis does not honour the context (a
+// client made without ContextTimeoutEnabled, go-redis's default, waits
+// out its ReadTimeout, 3 s); such a command then ends in the background
+// and its result is dropped. f must not write what the caller reads but
+// through do's return.
+func (l *Limiter) do(ctx context.Context, f func(context.Context) error) error {
+	cctx, cancel := l.cmdCtx(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f(cctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-cctx.Done():
+		select {
+		case err := <-done: // it ended just in time
+			return err
+		default:
+			return cctx.Err()
+		}
+	}
 }

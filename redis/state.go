@@ -76,9 +76,12 @@ return 1
 `)
 
 func (l *Limiter) read(ctx context.Context) (shared, error) {
-	ctx, cancel := l.cmdCtx(ctx)
-	defer cancel()
-	v, err := readState.Run(ctx, l.rdb, []string{l.state}, stateTTL.Milliseconds()).Slice()
+	var v []any
+	err := l.do(ctx, func(ctx context.Context) error {
+		var err error
+		v, err = readState.Run(ctx, l.rdb, []string{l.state}, stateTTL.Milliseconds()).Slice()
+		return err
+	})
 	if err != nil {
 		return shared{}, err
 	}
@@ -100,34 +103,34 @@ func (l *Limiter) read(ctx context.Context) (shared, error) {
 // throttle tells the fleet of a 429 that asked for retryAfter, sent when
 // the fleet's rate was r.
 func (l *Limiter) throttle(retryAfter time.Duration, r float64) error {
-	ctx, cancel := l.cmdCtx(context.Background())
-	defer cancel()
 	learn := "0"
 	if l.opts.Limit <= 0 {
 		learn = "1"
 	}
 	hold := min(retryAfter, l.opts.MaxHold)
 	gap := max(minCutGap, hold)
-	return throttled.Run(ctx, l.rdb, []string{l.state, l.accepted},
-		hold.Milliseconds(), learn, strconv.FormatFloat(r, 'f', 3, 64), gap.Milliseconds(), stateTTL.Milliseconds()).Err()
+	return l.do(context.Background(), func(ctx context.Context) error {
+		return throttled.Run(ctx, l.rdb, []string{l.state, l.accepted},
+			hold.Milliseconds(), learn, strconv.FormatFloat(r, 'f', 3, 64), gap.Milliseconds(), stateTTL.Milliseconds()).Err()
+	})
 }
 
 // count tells the fleet of an accepted request, while it learns its rate.
 func (l *Limiter) count() error {
-	ctx, cancel := l.cmdCtx(context.Background())
-	defer cancel()
-	return counted.Run(ctx, l.rdb, []string{l.accepted}).Err()
+	return l.do(context.Background(), func(ctx context.Context) error {
+		return counted.Run(ctx, l.rdb, []string{l.accepted}).Err()
+	})
 }
 
 // publish writes the limit the server's headers state, for every process
 // to pace by.
 func (l *Limiter) publish(p published) error {
-	ctx, cancel := l.cmdCtx(context.Background())
-	defer cancel()
-	_, err := l.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.HSet(ctx, l.state, "limit", p.limit, "window", p.window.Milliseconds())
-		pipe.PExpire(ctx, l.state, stateTTL)
-		return nil
+	return l.do(context.Background(), func(ctx context.Context) error {
+		_, err := l.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.HSet(ctx, l.state, "limit", p.limit, "window", p.window.Milliseconds())
+			pipe.PExpire(ctx, l.state, stateTTL)
+			return nil
+		})
+		return err
 	})
-	return err
 }
