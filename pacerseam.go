@@ -80,6 +80,7 @@ type Answer struct {
 // the context, or fails at once when it would outlast the deadline, is up
 // to the Pacer's Wait: the Client calls it on the call's goroutine and
 // cannot end it.
+//
 // [Client.PacingStats] and the OnHold and OnPacing hooks describe the
 // built-in Pacer, so they see only the requests handed to local.
 func WithPacer(wrap func(local Pacer) Pacer) Option {

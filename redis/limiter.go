@@ -134,7 +134,7 @@ func (l *Limiter) Pacer(local agents.Pacer) agents.Pacer {
 const (
 	headroom   = 0.98 // of a known limit, as the fleet's rate
 	startRate  = 8.0  // requests a second, when nothing is known yet
-	startGrows = 2.0  // a second, in the slow start
+	startGrows = 2.0  // what got through in the last second, times this, in the slow start and when probing
 	maxRate    = 1e4
 	minRate    = 0.5
 	cutTo      = 0.85 // of the rate a 429 came at, right after it
@@ -155,7 +155,7 @@ type shared struct {
 	window   time.Duration
 	wmax     float64       // the rate when a 429 last cut it
 	sinceCut time.Duration // -1 when no 429 has cut it yet
-	age      time.Duration // since the fleet began learning
+	accepted float64       // requests a second the server accepted lately, while learning
 }
 
 // rate is the fleet's rate in requests a second.
@@ -170,9 +170,10 @@ func (l *Limiter) rate(s shared) float64 {
 		// the fleet.
 		r = headroom * float64(s.limit) / s.window.Seconds()
 	case t < 0:
-		// Slow start, shared: the fleet doubles its rate every second
-		// until the first 429, which measures what the server accepts.
-		r = startRate * math.Pow(startGrows, s.age.Seconds())
+		// Slow start, shared: the fleet may send twice what got through
+		// in the last second, until the first 429. Going by what got
+		// through, not by time, an idle fleet does not wake up unpaced.
+		r = max(startRate, startGrows*s.accepted)
 	case t < rampUp:
 		r = s.wmax * (cutTo + (plateau-cutTo)*t.Seconds()/rampUp.Seconds())
 	case t < probeAfter:
@@ -180,6 +181,10 @@ func (l *Limiter) rate(s shared) float64 {
 	default:
 		x := (t - probeAfter).Seconds() / probeEvery.Seconds()
 		r = s.wmax * (plateau + 0.05*x*(1+x/4))
+		// Probing goes only as far past what got through as the slow
+		// start would: a fleet idle for minutes must not come back at
+		// a rate it never tried.
+		r = min(r, max(s.wmax*plateau, startGrows*s.accepted))
 	}
 	return min(max(r, minRate), maxRate)
 }

@@ -208,11 +208,14 @@ func (p *pacer) sent(now time.Time) *rate.Limiter {
 	// over it, an idle hour made a share of one request every half hour,
 	// which stopped the process while Redis was down. The count starts
 	// afresh after it instead.
+	// The request that starts a measurement is not in its count: n
+	// requests after it span n gaps.
 	if p.countFrom.IsZero() || now.Sub(p.lastSent) > shareEvery {
 		p.count, p.countFrom = 0, now
+	} else {
+		p.count++
 	}
 	p.lastSent = now
-	p.count++
 	if el := now.Sub(p.countFrom); el >= shareEvery {
 		r := float64(p.count) / el.Seconds()
 		if p.share == 0 {

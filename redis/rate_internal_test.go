@@ -12,7 +12,7 @@ func TestRate(t *testing.T) {
 	t.Parallel()
 	learn, known := &Limiter{}, &Limiter{opts: Options{Limit: 50}}
 	cut := func(wmax float64, since time.Duration) shared {
-		return shared{wmax: wmax, sinceCut: since, age: time.Minute}
+		return shared{wmax: wmax, sinceCut: since, accepted: wmax}
 	}
 	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 	tests := []struct {
@@ -26,14 +26,16 @@ func TestRate(t *testing.T) {
 		{"headers: 600 a minute", learn, shared{limit: 600, window: time.Minute, sinceCut: -1}, 9.8},
 		{"headers win over a learnt cut", learn, shared{limit: 30, window: time.Second, wmax: 80, sinceCut: time.Second}, 29.4},
 		{"slow start at first", learn, shared{sinceCut: -1}, startRate},
-		{"slow start doubles a second", learn, shared{sinceCut: -1, age: 2 * time.Second}, 4 * startRate},
-		{"slow start is bounded", learn, shared{sinceCut: -1, age: time.Hour}, maxRate},
+		{"slow start doubles what got through", learn, shared{sinceCut: -1, accepted: 20}, 40},
+		{"slow start is bounded", learn, shared{sinceCut: -1, accepted: 1e6}, maxRate},
 		{"a 429 drops to 85%", learn, cut(50, 0), 42.5},
 		{"then climbs", learn, cut(50, sec(2)), 45},
 		{"to 95% in 4s", learn, cut(50, rampUp), 47.5},
 		{"and stays there", learn, cut(50, sec(9.9)), 47.5},
 		{"then probes past it, 5% in 5s", learn, cut(50, sec(15)), 50 * (0.95 + 0.05*1.25)},
 		{"faster as it goes on", learn, cut(50, sec(30)), 50 * (0.95 + 0.05*4*2)},
+		{"but no further than twice what gets through", learn, shared{wmax: 50, sinceCut: sec(30), accepted: 30}, 60},
+		{"nor under the plateau when idle", learn, shared{wmax: 50, sinceCut: time.Hour}, 47.5},
 		{"never under the floor", learn, cut(0.1, 0), minRate},
 	}
 	for _, tt := range tests {

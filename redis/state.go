@@ -16,21 +16,21 @@ import (
 
 // readState returns what a process needs to pace: the hold left, the
 // headers' limit and window, the rate at the last cut, the time since it,
-// and the time since the fleet began (its slow start).
+// and the rate the server accepted over the last second (KEYS[2], counted
+// while the fleet learns; see counted).
 var readState = redis.NewScript(`
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local v = redis.call('HMGET', KEYS[1], 'hold', 'limit', 'window', 'wmax', 'cut', 'start')
-local start = tonumber(v[6])
-if not start then
-  start = now
-  redis.call('HSET', KEYS[1], 'start', now)
-end
+local v = redis.call('HMGET', KEYS[1], 'hold', 'limit', 'window', 'wmax', 'cut')
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local since_cut = -1
 if tonumber(v[5]) then since_cut = now - tonumber(v[5]) end
-return {(tonumber(v[1]) or 0) - now, v[2] or '0', v[3] or '0', v[4] or '0', since_cut, now - start}
+local sec = tonumber(t[1])
+local prev = tonumber(redis.call('HGET', KEYS[2], tostring(sec - 1))) or 0
+local cur = tonumber(redis.call('HGET', KEYS[2], tostring(sec))) or 0
+local accepted = prev * (1 - tonumber(t[2]) / 1000000) + cur
+return {(tonumber(v[1]) or 0) - now, v[2] or '0', v[3] or '0', v[4] or '0', since_cut, string.format('%.3f', accepted)}
 `)
 
 // throttled records a 429: it extends the hold to Retry-After (bounded)
@@ -79,7 +79,7 @@ func (l *Limiter) read(ctx context.Context) (shared, error) {
 	var v []any
 	err := l.do(ctx, func(ctx context.Context) error {
 		var err error
-		v, err = readState.Run(ctx, l.rdb, []string{l.state}, stateTTL.Milliseconds()).Slice()
+		v, err = readState.Run(ctx, l.rdb, []string{l.state, l.accepted}, stateTTL.Milliseconds()).Slice()
 		return err
 	})
 	if err != nil {
@@ -91,12 +91,14 @@ func (l *Limiter) read(ctx context.Context) (shared, error) {
 	ms := func(x any) time.Duration { n, _ := x.(int64); return time.Duration(n) * time.Millisecond }
 	num := func(x any) float64 { s, _ := x.(string); f, _ := strconv.ParseFloat(s, 64); return f }
 	return shared{
-		hold:     ms(v[0]),
+		// A hold set by a process with a longer MaxHold, or an absurd
+		// value, holds this one no longer than its own bound.
+		hold:     min(ms(v[0]), l.opts.MaxHold),
 		limit:    int(num(v[1])),
 		window:   time.Duration(num(v[2])) * time.Millisecond,
 		wmax:     num(v[3]),
 		sinceCut: ms(v[4]),
-		age:      ms(v[5]),
+		accepted: num(v[5]),
 	}, nil
 }
 
