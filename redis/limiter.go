@@ -128,7 +128,7 @@ func (l *Limiter) Pacer(local agents.Pacer) agents.Pacer {
 // Without headers, each 429 costs the fleet a hold of the server's
 // Retry-After (often a whole second), so the learnt rate must make 429s
 // rare rather than cheap. At a 429 the fleet measures the rate the server
-// accepted over the last second (or takes the rate the 429 came at),
+// accepted over the last half second (or takes the rate the 429 came at),
 // drops to 85% of it, climbs within seconds to 95% of it and stays there,
 // and only after 10 s probes past it, slowly at first.
 const (

@@ -14,35 +14,48 @@ import (
 // so that processes whose clocks disagree still hold and grow together.
 // Each script is one round trip and runs atomically.
 
+// luaNow and luaAccepted begin the scripts: Redis's clock in
+// milliseconds, and the rate (a second) at which the server accepted the
+// fleet's requests over the last span milliseconds, from the counts that
+// counted keeps in quarter-second buckets.
+const luaNow = `
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function accepted(key, span)
+  local b = math.floor(now / 250)
+  local n = tonumber(redis.call('HGET', key, tostring(b))) or 0
+  local k = span / 250
+  for i = 1, k do
+    local c = tonumber(redis.call('HGET', key, tostring(b - i))) or 0
+    if i == k then c = c * (1 - (now % 250) / 250) end
+    n = n + c
+  end
+  return n * 1000 / span, n
+end
+`
+
 // readState returns what a process needs to pace: the hold left, the
 // headers' limit and window, the rate at the last cut, the time since it,
 // and the rate the server accepted over the last second (KEYS[2], counted
 // while the fleet learns; see counted).
-var readState = redis.NewScript(`
-redis.replicate_commands()
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+var readState = redis.NewScript(luaNow + `
 local v = redis.call('HMGET', KEYS[1], 'hold', 'limit', 'window', 'wmax', 'cut')
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local since_cut = -1
 if tonumber(v[5]) then since_cut = now - tonumber(v[5]) end
-local sec = tonumber(t[1])
-local prev = tonumber(redis.call('HGET', KEYS[2], tostring(sec - 1))) or 0
-local cur = tonumber(redis.call('HGET', KEYS[2], tostring(sec))) or 0
-local accepted = prev * (1 - tonumber(t[2]) / 1000000) + cur
-return {(tonumber(v[1]) or 0) - now, v[2] or '0', v[3] or '0', v[4] or '0', since_cut, string.format('%.3f', accepted)}
+return {(tonumber(v[1]) or 0) - now, v[2] or '0', v[3] or '0', v[4] or '0', since_cut, string.format('%.3f', accepted(KEYS[2], 1000))}
 `)
 
 // throttled records a 429: it extends the hold to Retry-After (bounded)
 // when that ends later than the hold set already, and, when the fleet
 // learns its rate, remembers the rate the fleet's requests were accepted
-// at over the last second (KEYS[2], see counted), or when too few were
-// counted, the rate the 429 came at; once per gap, so that one
-// overshoot's many 429s cut once.
-var throttled = redis.NewScript(`
-redis.replicate_commands()
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+// at over the last half second (KEYS[2], see counted), or when too few
+// were counted, the rate the 429 came at; once per gap, so that one
+// overshoot's many 429s cut once. Half a second, not a whole one: past
+// its limit a server accepts at just its limit, and a slow start that
+// overshot was below it a second ago.
+var throttled = redis.NewScript(luaNow + `
 local d = tonumber(ARGV[1])
 if d > 0 and now + d > (tonumber(redis.call('HGET', KEYS[1], 'hold')) or 0) then
   redis.call('HSET', KEYS[1], 'hold', now + d)
@@ -50,12 +63,9 @@ end
 if ARGV[2] == '1' then
   local cut = tonumber(redis.call('HGET', KEYS[1], 'cut'))
   if not cut or now - cut >= tonumber(ARGV[4]) then
-    local sec = tonumber(t[1])
-    local prev = tonumber(redis.call('HGET', KEYS[2], tostring(sec - 1))) or 0
-    local cur = tonumber(redis.call('HGET', KEYS[2], tostring(sec))) or 0
-    local accepted = prev * (1 - tonumber(t[2]) / 1000000) + cur
+    local rate, n = accepted(KEYS[2], 500)
     local w = tonumber(ARGV[3])
-    if accepted >= 5 then w = accepted end
+    if n >= 5 then w = rate end
     redis.call('HSET', KEYS[1], 'wmax', string.format('%.3f', w), 'cut', now)
   end
 end
@@ -63,14 +73,13 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 `)
 
-// counted counts an accepted request in its second of Redis's clock, for
-// throttled to measure the rate the server accepts; a few seconds are
-// kept.
-var counted = redis.NewScript(`
-redis.replicate_commands()
-local sec = tonumber(redis.call('TIME')[1])
-redis.call('HINCRBY', KEYS[1], tostring(sec), 1)
-redis.call('HDEL', KEYS[1], tostring(sec - 2), tostring(sec - 3))
+// counted counts an accepted request in its quarter of a second of
+// Redis's clock, for the rates luaNow's accepted measures; the last one
+// and a half seconds are kept.
+var counted = redis.NewScript(luaNow + `
+local b = math.floor(now / 250)
+redis.call('HINCRBY', KEYS[1], tostring(b), 1)
+redis.call('HDEL', KEYS[1], tostring(b - 5), tostring(b - 6))
 redis.call('PEXPIRE', KEYS[1], 5000)
 return 1
 `)
