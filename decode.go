@@ -46,6 +46,10 @@ func (e *readError) Error() string {
 }
 func (e *readError) Unwrap() error { return e.err }
 
+// ErrorType names the failure for telemetry, as OpenTelemetry's
+// error.type attribute wants it: short, and the same for every instance.
+func (e *readError) ErrorType() string { return "response_incomplete" }
+
 // decodeError marks a complete body that is not a valid page; retrying
 // would fetch the same bytes again.
 type decodeError struct{ err error }
@@ -54,6 +58,9 @@ func (e *decodeError) Error() string {
 	return "agents: response is not a valid sessions page: " + e.err.Error()
 }
 func (e *decodeError) Unwrap() error { return e.err }
+
+// ErrorType names the failure for telemetry; see readError.ErrorType.
+func (e *decodeError) ErrorType() string { return "invalid_response" }
 
 // readPage reads a page body through the size cap and decodes it. framed
 // says whether the transport knew where the body ends (a Content-Length,

@@ -110,6 +110,12 @@
 // dashboard or a log line. BENCHMARKS.md has the figures against real
 // rate-limiting middleware.
 //
+// A fleet of processes on one API key shares its limit through a [Pacer]
+// put in front of the built-in one with [WithPacer]: the agentsredis
+// module (github.com/agentsapi/agents-go/redis) is one, sharing the
+// limit, the hold and what is learnt of the limit through Redis, and
+// pacing locally when Redis is down.
+//
 // Logging goes only to the [log/slog.Logger] given with [WithLogger]: a
 // debug line per retry and a warning when the client gives up.
 //

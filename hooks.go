@@ -263,7 +263,10 @@ func (cl *call) answered(resp *http.Response, err error, took time.Duration) {
 	if f == nil {
 		return
 	}
-	ev := AttemptDoneEvent{Attempt: cl.attempts, Err: err, Duration: took}
+	ev := AttemptDoneEvent{Attempt: cl.attempts, Duration: took}
+	if err != nil {
+		ev.Err = tidy(err)
+	}
 	if resp != nil {
 		ev.StatusCode, ev.RequestID = resp.StatusCode, requestID(resp.Header)
 	}

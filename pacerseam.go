@@ -27,9 +27,18 @@ type Pacer interface {
 	// Wait must return at once with an error, and the request is not
 	// sent, when ctx ends first, or when the wait would end after ctx's
 	// deadline: the call then ends with that error (after the server's
-	// last answer, when this was a retry). An error that is the limit's
-	// doing should match [ErrRateLimitExceeded], and may be an *APIError
-	// with its RetryAfter set, as the built-in Pacer's hold returns.
+	// last answer, when this was a retry). The Client does not bound Wait
+	// itself: these promises of its contract hold only as far as Wait
+	// keeps them. An error that is the limit's doing should match
+	// [ErrRateLimitExceeded], and may be an *APIError with its RetryAfter
+	// set, as the built-in Pacer's hold returns.
+	//
+	// A Pacer that got done from another Pacer's Wait (local, in
+	// [WithPacer]) must call it exactly once too, with an Answer whose
+	// StatusCode is 0 when it then does not let the request go: the
+	// built-in Pacer counts requests in flight until done, and paces by
+	// that count once it has learnt a concurrency limit, so a dropped
+	// done holds back every later request.
 	Wait(ctx context.Context) (done func(Answer), err error)
 }
 
@@ -67,8 +76,11 @@ type Answer struct {
 // returned Pacer, which decides whether to pass it on to local. Without
 // WithPacer, the built-in Pacer alone paces the Client.
 //
-// The Client's other promises hold whatever the Pacer does: a wait ends
-// with the context, and a Pacer's error ends the call without a retry.
+// A Pacer's error ends the call without a retry. That a wait ends with
+// the context, or fails at once when it would outlast the deadline, is up
+// to the Pacer's Wait: the Client calls it on the call's goroutine and
+// cannot end it.
+//
 // [Client.PacingStats] and the OnHold and OnPacing hooks describe the
 // built-in Pacer, so they see only the requests handed to local.
 func WithPacer(wrap func(local Pacer) Pacer) Option {

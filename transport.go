@@ -131,6 +131,13 @@ type attemptTimeoutError struct {
 	byClient bool // the caller's http.Client.Timeout, not WithAttemptTimeout
 }
 
+// Timeout reports true, as a net.Error's does, so that code testing
+// errors for a timeout by method finds this one.
+func (e *attemptTimeoutError) Timeout() bool { return true }
+
+// ErrorType names the failure for telemetry; see readError.ErrorType.
+func (e *attemptTimeoutError) ErrorType() string { return "timeout" }
+
 func (e *attemptTimeoutError) Error() string {
 	if e.byClient {
 		return "agents: attempt timed out after " + e.d.String() + " (the Timeout of the *http.Client given to WithHTTPClient)"

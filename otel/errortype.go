@@ -19,9 +19,12 @@ func errorType(status int, err error) string {
 	var apiErr *agents.APIError
 	var dnsErr *net.DNSError
 	var netErr net.Error
+	var typed interface{ ErrorType() string } // the SDK's own failures name themselves
 	switch {
 	case errors.As(err, &apiErr) && apiErr.StatusCode > 0:
 		return strconv.Itoa(apiErr.StatusCode)
+	case errors.As(err, &typed):
+		return typed.ErrorType()
 	case err == nil && status >= 400:
 		return strconv.Itoa(status)
 	case err == nil:

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -329,5 +330,37 @@ func TestTwoSetsOfHooks(t *testing.T) {
 	want := []string{"agents.ListSessions [GET] [agents.ListSessions [GET]]"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("span trees (-want +got):\n%s", diff)
+	}
+}
+
+// The SDK's own failures name themselves: an attempt cut off by
+// WithAttemptTimeout is a "timeout", a complete 200 body that is not a
+// page an "invalid_response", on the call span as on the attempt's.
+func TestSDKFailuresNameThemselves(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		fault fakeapi.Fault
+		want  string
+	}{
+		{"attempt timeout", fakeapi.Hang(), "timeout"},
+		{"not a page", fakeapi.Raw(http.StatusOK, "application/json", `{"sessions": 7}`), "invalid_response"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, agents.WithMaxRetries(0), agents.WithAttemptTimeout(50*time.Millisecond))
+			e.srv.Script(tc.fault)
+			if _, err := e.c.ListSessions(context.Background(), "agt_sales_assistant", agents.ListSessionsParams{}); err == nil {
+				t.Fatal("no error")
+			}
+			roots := e.tree()
+			if len(roots) != 1 || len(roots[0].Children) != 1 {
+				t.Fatalf("spans = %+v; want one call with one attempt", roots)
+			}
+			got := [2]any{roots[0].Attrs["error.type"], roots[0].Children[0].Attrs["error.type"]}
+			if diff := cmp.Diff([2]any{tc.want, tc.want}, got); diff != "" {
+				t.Errorf("error.type of call and attempt (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

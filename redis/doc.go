@@ -17,11 +17,13 @@
 // time, bounded by [Options.MaxHold]. An unknown limit is read from the
 // server's rate-limit headers by whichever process sees them first, or,
 // when the server sends none, learnt from 429s: the fleet starts slowly
-// and doubles its rate every second until the first 429, keeps 70% of the
-// rate a 429 came at, and grows back past it along a cubic curve, as
-// AWS's adaptive retry mode does for one client. That state lives in one
-// Redis hash, timed by Redis's clock, so the processes' clocks need not
-// agree.
+// and sends twice what got through the second before, until the first
+// 429; then it drops to 85% of the rate the server accepted in the half
+// second before the 429, climbs back to 95% of it within seconds and stays
+// there, probing past it only after 10 s: each 429 costs the fleet a hold
+// of the server's Retry-After, so the law keeps them rare. That state
+// lives in Redis, timed by Redis's clock, so the processes' clocks need
+// not agree.
 //
 // # When Redis fails
 //

@@ -85,13 +85,7 @@ func (r *realRedis) kill() {
 // through Redis again afterwards.
 func TestRealRedisFleetSurvivesOutage(t *testing.T) {
 	r := startRedis(t)
-	srv := newServer(t, func(int64, http.ResponseWriter) {})
-	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		srv.mu.Lock()
-		srv.times = append(srv.times, time.Now())
-		srv.mu.Unlock()
-		ok(w)
-	})
+	srv := newServer(t, func(_ int64, w http.ResponseWriter) { ok(w) })
 	ctx, cancel := context.WithCancel(context.Background())
 	var procs []*process
 	type result struct {
@@ -141,7 +135,7 @@ func TestRealRedisFleetSurvivesOutage(t *testing.T) {
 			after = append(after, at)
 		}
 	}
-	if most := busiest(after, time.Second); most > 41 {
+	if most := busiest(after, time.Second); most > 42 { // 40/s, burst 2
 		t.Errorf("after Redis came back, %d requests arrived within one second; the fleet's limit is 40/s", most)
 	}
 	for i, p := range procs {

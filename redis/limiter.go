@@ -24,7 +24,8 @@ type Options struct {
 	// server sends none, learns it from 429s as one Client would.
 	Limit float64
 	// Burst is how many requests the fleet may send at once after a
-	// quiet spell; 0 means 1, which spreads requests evenly.
+	// quiet spell; 0 means 2. A burst of one would lose, on every
+	// request, the Redis round trip by which the slot was taken late.
 	Burst int
 	// Prefix starts every Redis key the Limiter writes; "" means
 	// "agents:". Keys carry a hash of the API key in braces, so that a
@@ -65,12 +66,14 @@ type Limiter struct {
 	gcra *redis_rate.Limiter
 	opts Options
 	// state is the hash of the fleet's shared state, gcraKey the key of
-	// the GCRA budget (redis_rate prefixes it with "rate:").
-	state, gcraKey string
+	// the GCRA budget (redis_rate prefixes it with "rate:"), accepted the
+	// count of accepted requests by second while the fleet learns.
+	state, gcraKey, accepted string
 
 	mu        sync.Mutex
 	down      bool      // Redis failed last time
 	nextTry   time.Time // while down: when to try Redis again
+	fails     uint64    // Redis failures so far
 	published published // what this process last wrote of the headers
 }
 
@@ -84,7 +87,7 @@ type published struct {
 // *redis.Client, *redis.ClusterClient or any other go-redis client.
 func New(rdb redis.UniversalClient, apiKey string, opts Options) *Limiter {
 	if opts.Burst < 1 {
-		opts.Burst = 1
+		opts.Burst = 2
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = "agents:"
@@ -101,11 +104,12 @@ func New(rdb redis.UniversalClient, apiKey string, opts Options) *Limiter {
 	sum := sha256.Sum256([]byte(apiKey))
 	base := opts.Prefix + "{" + hex.EncodeToString(sum[:16]) + "}:"
 	return &Limiter{
-		rdb:     rdb,
-		gcra:    redis_rate.NewLimiter(rdb),
-		opts:    opts,
-		state:   base + "state",
-		gcraKey: base + "gcra",
+		rdb:      rdb,
+		gcra:     redis_rate.NewLimiter(rdb),
+		opts:     opts,
+		state:    base + "state",
+		gcraKey:  base + "gcra",
+		accepted: base + "accepted",
 	}
 }
 
@@ -120,15 +124,24 @@ func (l *Limiter) Pacer(local agents.Pacer) agents.Pacer {
 	return p
 }
 
-// Pacing constants. The headroom, the floor and the cubic growth are the
-// built-in pacer's and AWS's adaptive retry mode's choices.
+// Pacing constants. The headroom and the floor are the built-in pacer's.
+// Without headers, each 429 costs the fleet a hold of the server's
+// Retry-After (often a whole second), so the learnt rate must make 429s
+// rare rather than cheap. At a 429 the fleet measures the rate the server
+// accepted over the last half second (or takes the rate the 429 came at),
+// drops to 85% of it, climbs within seconds to 95% of it and stays there,
+// and only after 10 s probes past it, slowly at first.
 const (
 	headroom   = 0.98 // of a known limit, as the fleet's rate
 	startRate  = 8.0  // requests a second, when nothing is known yet
+	startGrows = 2.0  // what got through in the last second, times this, in the slow start and when probing
 	maxRate    = 1e4
 	minRate    = 0.5
-	beta       = 0.7 // the rate kept at a 429
-	cubicC     = 0.4 // growth back past the rate of the last 429
+	cutTo      = 0.85 // of the rate a 429 came at, right after it
+	plateau    = 0.95 // of it, reached after rampUp
+	rampUp     = 4 * time.Second
+	probeAfter = 10 * time.Second
+	probeEvery = 5 * time.Second // each adds 5% of the rate, and more as it goes on
 	minCutGap  = time.Second
 	stateTTL   = time.Hour // idle fleets leave nothing behind for long
 	retryRedis = 250 * time.Millisecond
@@ -142,44 +155,71 @@ type shared struct {
 	window   time.Duration
 	wmax     float64       // the rate when a 429 last cut it
 	sinceCut time.Duration // -1 when no 429 has cut it yet
-	age      time.Duration // since the fleet began learning
+	accepted float64       // requests a second the server accepted lately, while learning
 }
 
 // rate is the fleet's rate in requests a second.
 func (l *Limiter) rate(s shared) float64 {
-	switch {
+	var r float64
+	switch t := s.sinceCut; {
 	case l.opts.Limit > 0:
 		return headroom * l.opts.Limit
 	case s.limit > 0 && s.window > 0:
-		return headroom * float64(s.limit) / s.window.Seconds()
-	case s.sinceCut < 0:
-		// Slow start, shared: the fleet doubles its rate every second
-		// until the first 429.
-		return min(startRate*math.Exp2(s.age.Seconds()), maxRate)
+		// The server's word, within the bounds a learnt rate keeps to
+		// (below): one absurd header must neither lift pacing nor stop
+		// the fleet.
+		r = headroom * float64(s.limit) / s.window.Seconds()
+	case t < 0:
+		// Slow start, shared: the fleet may send twice what got through
+		// in the last second, until the first 429. Going by what got
+		// through, not by time, an idle fleet does not wake up unpaced.
+		r = max(startRate, startGrows*s.accepted)
+	case t < rampUp:
+		r = s.wmax * (cutTo + (plateau-cutTo)*t.Seconds()/rampUp.Seconds())
+	case t < probeAfter:
+		r = s.wmax * plateau
+	default:
+		x := (t - probeAfter).Seconds() / probeEvery.Seconds()
+		r = s.wmax * (plateau + 0.05*x*(1+x/4))
+		// Probing goes only as far past what got through as the slow
+		// start would: a fleet idle for minutes must not come back at
+		// a rate it never tried.
+		r = min(r, max(s.wmax*plateau, startGrows*s.accepted))
 	}
-	// Cubic growth from β·wmax back to wmax, flat near it, then past it.
-	k := math.Cbrt(s.wmax * (1 - beta) / cubicC)
-	t := s.sinceCut.Seconds() - k
-	return min(max(cubicC*t*t*t+s.wmax, minRate), maxRate)
+	return min(max(r, minRate), maxRate)
 }
 
 // limit is the GCRA limit for rate r: redis_rate counts whole requests
 // per period, so the period is stretched to keep a tenth of a request a
 // second.
 func (l *Limiter) limit(r float64) redis_rate.Limit {
-	return redis_rate.Limit{Rate: max(int(math.Round(r*10)), 1), Period: 10 * time.Second, Burst: l.opts.Burst}
+	n := 1
+	if r > 0 { // and not NaN; bounded before the conversion, which could wrap
+		n = max(int(math.Round(min(r, maxRate)*10)), 1)
+	}
+	return redis_rate.Limit{Rate: n, Period: 10 * time.Second, Burst: l.opts.Burst}
 }
 
-// usable reports whether to try Redis now; while it is down, one caller a
-// second is let try.
-func (l *Limiter) usable(now time.Time) bool {
+// usable reports whether to try Redis now; while it is down, one caller
+// every retryRedis is let try. gen is the count of failures so far, for
+// stillUsable.
+func (l *Limiter) usable(now time.Time) (ok bool, gen uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.down || !now.Before(l.nextTry) {
 		l.nextTry = now.Add(retryRedis)
-		return true
+		return true, l.fails
 	}
-	return false
+	return false, l.fails
+}
+
+// stillUsable reports whether Redis has not failed since usable said gen:
+// callers queued for the head while it found Redis stalled must not each
+// try it in turn, every one waiting out the timeout.
+func (l *Limiter) stillUsable(gen uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.fails == gen
 }
 
 // failed records that Redis did not answer, logging the first failure.
@@ -187,6 +227,7 @@ func (l *Limiter) failed(err error) {
 	l.mu.Lock()
 	first := !l.down
 	l.down, l.nextTry = true, time.Now().Add(retryRedis)
+	l.fails++
 	l.published = published{} // Redis may come back empty
 	l.mu.Unlock()
 	if first {
@@ -205,7 +246,40 @@ func (l *Limiter) worked() {
 	}
 }
 
-// cmdCtx bounds one Redis command.
+// cmdCtx bounds one Redis command: by Options.Timeout, and by half the
+// time left to ctx's deadline, so that a stalled Redis is given up on
+// while the caller still has time to pace locally and send. Bounded by
+// the deadline alone, every call of a caller whose deadline is shorter
+// than the timeout failed with it, and Redis was never marked down.
 func (l *Limiter) cmdCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, l.opts.Timeout)
+	d := l.opts.Timeout
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl)/2)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// do runs one Redis command bounded by cmdCtx. The command runs on a
+// goroutine of its own, so that the bound, and the caller's cancel, end
+// the wait at once even when go-redis does not honour the context (a
+// client made without ContextTimeoutEnabled, go-redis's default, waits
+// out its ReadTimeout, 3 s); such a command then ends in the background
+// and its result is dropped. f must not write what the caller reads but
+// through do's return.
+func (l *Limiter) do(ctx context.Context, f func(context.Context) error) error {
+	cctx, cancel := l.cmdCtx(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f(cctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-cctx.Done():
+		select {
+		case err := <-done: // it ended just in time
+			return err
+		default:
+			return cctx.Err()
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,13 +23,7 @@ import (
 func TestFleetSharesKnownLimit(t *testing.T) {
 	t.Parallel()
 	m := miniredis.RunT(t)
-	srv := newServer(t, func(int64, http.ResponseWriter) {})
-	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		srv.mu.Lock()
-		srv.times = append(srv.times, time.Now())
-		srv.mu.Unlock()
-		ok(w)
-	})
+	srv := newServer(t, func(_ int64, w http.ResponseWriter) { ok(w) })
 	// Cancelled rather than given a deadline: a deadline would make the
 	// last waits fail at once, as they should, and count as errors.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -49,33 +44,42 @@ func TestFleetSharesKnownLimit(t *testing.T) {
 		total += <-done
 	}
 	ts := srv.arrivals()
-	if most := busiest(ts, time.Second); most > 21 {
-		t.Errorf("%d requests arrived within one second; the fleet's limit is 20/s (burst 1)", most)
+	if most := busiest(ts, time.Second); most > 22 {
+		t.Errorf("%d requests arrived within one second; the fleet's limit is 20/s (burst 2)", most)
 	}
 	if total < 10 {
 		t.Errorf("the fleet got %d calls through in 1.5 s at 20/s; want at least 10", total)
 	}
 }
 
-// A 429 with Retry-After that one process gets holds every process.
-func TestFleetHoldsTogether(t *testing.T) {
-	t.Parallel()
+// heldFleet is two processes on one Redis, the first of which got a 429
+// whose header (Retry-After or Retry-After-Ms) is value: the fleet is held,
+// and the second process is returned. The server then answers every
+// request with a page when thenOK is set, and with the same 429 if not.
+func heldFleet(t *testing.T, header, value string, thenOK bool) (*server, *process) {
+	t.Helper()
 	m := miniredis.RunT(t)
 	srv := newServer(t, func(n int64, w http.ResponseWriter) {
-		if n == 1 {
-			w.Header().Set("Retry-After-Ms", "300")
-			w.WriteHeader(http.StatusTooManyRequests)
+		if n > 1 && thenOK {
+			ok(w)
 			return
 		}
-		ok(w)
+		w.Header().Set(header, value)
+		w.WriteHeader(http.StatusTooManyRequests)
 	})
 	a := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{}, agents.WithMaxRetries(0))
 	b := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{})
-	ctx := context.Background()
-	if _, err := a.client.ListSessions(ctx, "agt_a", agents.ListSessionsParams{}); !errors.Is(err, agents.ErrRateLimitExceeded) {
+	if _, err := a.client.ListSessions(context.Background(), "agt_a", agents.ListSessionsParams{}); !errors.Is(err, agents.ErrRateLimitExceeded) {
 		t.Fatalf("first call: %v; want the 429", err)
 	}
-	if _, err := b.client.ListSessions(ctx, "agt_a", agents.ListSessionsParams{}); err != nil {
+	return srv, b
+}
+
+// A 429 with Retry-After that one process gets holds every process.
+func TestFleetHoldsTogether(t *testing.T) {
+	t.Parallel()
+	srv, b := heldFleet(t, "Retry-After-Ms", "300", true)
+	if _, err := b.client.ListSessions(context.Background(), "agt_a", agents.ListSessionsParams{}); err != nil {
 		t.Fatal(err)
 	}
 	ts := srv.arrivals()
@@ -91,14 +95,7 @@ func TestFleetHoldsTogether(t *testing.T) {
 // hold's 429, as the Client's own hold does.
 func TestFleetHoldPastDeadlineFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	m := miniredis.RunT(t)
-	srv := newServer(t, func(n int64, w http.ResponseWriter) {
-		w.Header().Set("Retry-After", "10")
-		w.WriteHeader(http.StatusTooManyRequests)
-	})
-	a := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{}, agents.WithMaxRetries(0))
-	b := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{})
-	a.client.ListSessions(context.Background(), "agt_a", agents.ListSessionsParams{})
+	srv, b := heldFleet(t, "Retry-After", "10", false)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -255,5 +252,67 @@ func TestFleetLearnsFromAnswers(t *testing.T) {
 				t.Errorf("shared state (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A caller queued behind the one waiting out the fleet's hold fails at
+// once when its deadline falls inside the hold, rather than at its
+// deadline.
+func TestQueuedCallerPastTheHoldFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	_, b := heldFleet(t, "Retry-After", "5", false)
+	head, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.client.ListSessions(head, "agt_a", agents.ListSessionsParams{}) // waits out the hold
+	}()
+	defer func() { stop(); <-done }()
+	time.Sleep(100 * time.Millisecond) // the first caller is at the head, in the hold
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := b.client.ListSessions(ctx, "agt_a", agents.ListSessionsParams{})
+	if !errors.Is(err, agents.ErrRateLimitExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v; want the hold's 429 at once, not the deadline", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the refusal took %v; want it at once", took)
+	}
+}
+
+// Learning without headers, a 429 takes as the fleet's rate what the
+// server accepted over the second before it, not the (faster) rate the
+// slow start had reached.
+func TestFleetLearnsTheAcceptedRate(t *testing.T) {
+	t.Parallel()
+	m := miniredis.RunT(t)
+	srv := newServer(t, func(n int64, w http.ResponseWriter) {
+		if n > 12 {
+			w.Header().Set("Retry-After-Ms", "5")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		ok(w)
+	})
+	p := newProcess(t, m.Addr(), srv.URL, srv.Client(), agentsredis.Options{}, agents.WithMaxRetries(0))
+	for range 13 {
+		p.client.ListSessions(context.Background(), "agt_a", agents.ListSessionsParams{})
+	}
+	var state string
+	for _, k := range m.Keys() {
+		if strings.HasSuffix(k, ":state") {
+			state = k
+		}
+	}
+	wmax, err := strconv.ParseFloat(m.HGet(state, "wmax"), 64)
+	if err != nil {
+		t.Fatalf("no learnt rate in %q: %v", state, err)
+	}
+	// 12 accepted at a slow start from 8/s take about 1.2s, by when the
+	// slow start sends at about 18/s; the server accepted 8 to 12 in the
+	// last second.
+	if wmax < 5 || wmax > 13 {
+		t.Errorf("learnt %.1f/s; want the accepted rate, 5 to 13/s", wmax)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"golang.org/x/time/rate"
 
 	agents "github.com/agentsapi/agents-go"
@@ -29,43 +30,87 @@ type pacer struct {
 	share     float64
 	count     int
 	countFrom time.Time
+	lastSent  time.Time
 	fallback  *rate.Limiter // while Redis is down, and just after
 	// backSince is when Redis answered again after an outage: for a
 	// little while the share still applies, since the other processes
 	// come back one by one and pace locally meanwhile.
 	backSince time.Time
 	lastRate  float64       // the fleet's rate when this process last read it
+	holdUntil time.Time     // the fleet's hold as the head last read it
+	learning  bool          // the fleet learns its rate from 429s
+	slotAt    time.Time     // the fleet's next slot the head is waiting for
 	maxReset  time.Duration // the longest reset seen in headers
 }
 
 func (p *pacer) Wait(ctx context.Context) (func(agents.Answer), error) {
-	if !p.l.usable(time.Now()) {
+	ok, gen := p.l.usable(time.Now())
+	if !ok {
 		return p.waitLocal(ctx)
+	}
+	// A caller whose deadline falls inside the hold the head is waiting
+	// out, or before the fleet's next slot the head is waiting for, cannot
+	// be sent in time: it fails now, not at its deadline.
+	p.mu.Lock()
+	holdLeft, slotLeft := time.Until(p.holdUntil), time.Until(p.slotAt)
+	p.mu.Unlock()
+	if holdLeft > 0 {
+		if err := p.refuse(ctx, holdLeft, true); err != nil {
+			return nil, err
+		}
+	}
+	if slotLeft > 0 {
+		if err := p.refuse(ctx, slotLeft, false); err != nil {
+			return nil, err
+		}
 	}
 	select {
 	case p.head <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	defer func() { <-p.head }()
+	done, local, err := p.viaRedis(ctx, gen)
+	// The head is let go before a local wait, so that the callers queued
+	// behind it do not wait out this one's local pacing or hold.
+	<-p.head
+	if local {
+		return p.waitLocal(ctx)
+	}
+	return done, err
+}
+
+// viaRedis waits for the fleet's next slot, with p.head held; local
+// reports that Redis failed, now or since usable said gen, and the caller
+// is to pace locally instead.
+func (p *pacer) viaRedis(ctx context.Context, gen uint64) (done func(agents.Answer), local bool, err error) {
+	if !p.l.stillUsable(gen) {
+		return nil, true, nil
+	}
 	for {
 		s, err := p.l.read(ctx)
 		if err != nil {
 			return p.redisFailed(ctx, err)
 		}
+		p.mu.Lock()
+		p.holdUntil = time.Now().Add(s.hold)
+		p.mu.Unlock()
 		if s.hold > 0 {
 			if err := p.sleep(ctx, s.hold, true); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			continue
 		}
 		r := p.l.rate(s)
 		p.mu.Lock()
 		p.lastRate = r
+		p.learning = p.l.opts.Limit <= 0 && s.limit <= 0
 		p.mu.Unlock()
-		rctx, cancel := p.l.cmdCtx(ctx)
-		res, err := p.l.gcra.Allow(rctx, p.l.gcraKey, p.l.limit(r))
-		cancel()
+		var res *redis_rate.Result
+		err = p.l.do(ctx, func(ctx context.Context) error {
+			var err error
+			res, err = p.l.gcra.Allow(ctx, p.l.gcraKey, p.l.limit(r))
+			return err
+		})
 		if err != nil {
 			return p.redisFailed(ctx, err)
 		}
@@ -73,28 +118,31 @@ func (p *pacer) Wait(ctx context.Context) (func(agents.Answer), error) {
 		if res.Allowed > 0 {
 			if lim := p.sent(time.Now()); lim != nil {
 				if err := p.keepShare(ctx, lim); err != nil {
-					return nil, err
+					return nil, false, err
 				}
 			}
-			return p.told, nil
+			return p.told, false, nil
 		}
 		// Several processes wait for the same slot: a little jitter keeps
 		// them from asking in the same microsecond every time.
 		d := res.RetryAfter + rand.N(time.Millisecond)
+		p.mu.Lock()
+		p.slotAt = time.Now().Add(d)
+		p.mu.Unlock()
 		if err := p.sleep(ctx, d, false); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 }
 
 // redisFailed switches to local pacing after a Redis error, unless the
 // error is the caller's context ending.
-func (p *pacer) redisFailed(ctx context.Context, err error) (func(agents.Answer), error) {
+func (p *pacer) redisFailed(ctx context.Context, err error) (done func(agents.Answer), local bool, _ error) {
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return nil, false, ctx.Err()
 	}
 	p.l.failed(err)
-	return p.waitLocal(ctx)
+	return nil, true, nil
 }
 
 // waitLocal paces without Redis: at this process's last share of the
@@ -155,10 +203,19 @@ func (p *pacer) sent(now time.Time) *rate.Limiter {
 		p.fallback, p.backSince = nil, time.Time{}
 		p.count, p.countFrom = 0, time.Time{} // measured afresh
 	}
-	if p.countFrom.IsZero() {
-		p.countFrom = now
+	// A pause longer than a measurement says how little this process
+	// had to send, not how much of the fleet's rate it may take: measured
+	// over it, an idle hour made a share of one request every half hour,
+	// which stopped the process while Redis was down. The count starts
+	// afresh after it instead.
+	// The request that starts a measurement is not in its count: n
+	// requests after it span n gaps.
+	if p.countFrom.IsZero() || now.Sub(p.lastSent) > shareEvery {
+		p.count, p.countFrom = 0, now
+	} else {
+		p.count++
 	}
-	p.count++
+	p.lastSent = now
 	if el := now.Sub(p.countFrom); el >= shareEvery {
 		r := float64(p.count) / el.Seconds()
 		if p.share == 0 {
@@ -201,7 +258,18 @@ func (p *pacer) answered(a agents.Answer) {
 		}
 		return
 	}
-	if a.Limit <= 0 || p.l.opts.Limit > 0 {
+	if p.l.opts.Limit > 0 {
+		return
+	}
+	if a.Limit <= 0 {
+		p.mu.Lock()
+		learning := p.learning
+		p.mu.Unlock()
+		if learning && a.StatusCode >= 200 && a.StatusCode < 300 {
+			if err := p.l.count(); err != nil {
+				p.l.failed(err)
+			}
+		}
 		return
 	}
 	window := a.Window
@@ -228,6 +296,15 @@ func (p *pacer) answered(a agents.Answer) {
 // sleep waits d, for the hold when hold is set, or for the next slot;
 // a wait that would end after the context's deadline fails at once.
 func (p *pacer) sleep(ctx context.Context, d time.Duration, hold bool) error {
+	if err := p.refuse(ctx, d, hold); err != nil {
+		return err
+	}
+	return sleepCtx(ctx, d)
+}
+
+// refuse returns the error of a wait of d that would end after the
+// context's deadline, or nil.
+func (p *pacer) refuse(ctx context.Context, d time.Duration, hold bool) error {
 	if dl, ok := ctx.Deadline(); ok && time.Now().Add(d).After(dl) {
 		if hold {
 			return &agents.APIError{
@@ -239,7 +316,7 @@ func (p *pacer) sleep(ctx context.Context, d time.Duration, hold bool) error {
 		}
 		return &waitError{wait: d}
 	}
-	return sleepCtx(ctx, d)
+	return nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

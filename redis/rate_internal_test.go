@@ -1,0 +1,63 @@
+package agentsredis
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestRate(t *testing.T) {
+	t.Parallel()
+	learn, known := &Limiter{}, &Limiter{opts: Options{Limit: 50}}
+	cut := func(wmax float64, since time.Duration) shared {
+		return shared{wmax: wmax, sinceCut: since, accepted: wmax}
+	}
+	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	tests := []struct {
+		name string
+		l    *Limiter
+		s    shared
+		want float64
+	}{
+		{"known limit, whatever is shared", known, shared{limit: 10, window: time.Second, sinceCut: -1}, 49},
+		{"headers: 30 a second", learn, shared{limit: 30, window: time.Second, sinceCut: -1}, 29.4},
+		{"headers: 600 a minute", learn, shared{limit: 600, window: time.Minute, sinceCut: -1}, 9.8},
+		{"headers win over a learnt cut", learn, shared{limit: 30, window: time.Second, wmax: 80, sinceCut: time.Second}, 29.4},
+		{"slow start at first", learn, shared{sinceCut: -1}, startRate},
+		{"slow start doubles what got through", learn, shared{sinceCut: -1, accepted: 20}, 40},
+		{"slow start is bounded", learn, shared{sinceCut: -1, accepted: 1e6}, maxRate},
+		{"a 429 drops to 85%", learn, cut(50, 0), 42.5},
+		{"then climbs", learn, cut(50, sec(2)), 45},
+		{"to 95% in 4s", learn, cut(50, rampUp), 47.5},
+		{"and stays there", learn, cut(50, sec(9.9)), 47.5},
+		{"then probes past it, 5% in 5s", learn, cut(50, sec(15)), 50 * (0.95 + 0.05*1.25)},
+		{"faster as it goes on", learn, cut(50, sec(30)), 50 * (0.95 + 0.05*4*2)},
+		{"but no further than twice what gets through", learn, shared{wmax: 50, sinceCut: sec(30), accepted: 30}, 60},
+		{"nor under the plateau when idle", learn, shared{wmax: 50, sinceCut: time.Hour}, 47.5},
+		{"never under the floor", learn, cut(0.1, 0), minRate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tt.want, tt.l.rate(tt.s), cmpopts.EquateApprox(0, 1e-6)); diff != "" {
+				t.Errorf("rate (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The GCRA limit keeps a tenth of a request a second, and never asks
+// redis_rate for a rate of zero.
+func TestLimit(t *testing.T) {
+	t.Parallel()
+	l := &Limiter{opts: Options{Burst: 2}}
+	got := []int{l.limit(49).Rate, l.limit(0.26).Rate, l.limit(0).Rate}
+	if diff := cmp.Diff([]int{490, 3, 1}, got); diff != "" {
+		t.Errorf("GCRA requests per 10s (-want +got):\n%s", diff)
+	}
+	if b := l.limit(49).Burst; b != 2 {
+		t.Errorf("burst %d, want 2", b)
+	}
+}
