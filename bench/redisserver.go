@@ -176,7 +176,8 @@ func (r *labRedis) describe() string {
 // watchState prints the fleet's shared state every 250 ms to stderr
 // while LAB_PACING is set, in Redis's clock: the hold left, the limit
 // read from headers, the rate at the last 429 (wmax) and the time since
-// it, and the fleet's age; the returned func stops it.
+// it, and the requests the server accepted in the last second (counted
+// while the fleet learns); the returned func stops it.
 func (r *labRedis) watchState() func() {
 	if os.Getenv("LAB_PACING") == "" {
 		return func() {}
@@ -208,7 +209,9 @@ func (r *labRedis) watchState() func() {
 	return func() { close(stop); <-done }
 }
 
-// stateLine reads every agentsredis state hash (one per API key).
+// stateLine reads every agentsredis state hash (one per API key) and the
+// accepted-request counts beside it, which agentsredis keeps per quarter
+// second of Redis's clock.
 func stateLine(ctx context.Context, c *redis.Client) (string, error) {
 	now, err := c.Time(ctx).Result()
 	if err != nil {
@@ -218,25 +221,32 @@ func stateLine(ctx context.Context, c *redis.Client) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	nowMs := now.UnixMilli()
 	var out []string
 	for _, k := range keys {
 		h, err := c.HGetAll(ctx, k).Result()
 		if err != nil {
 			return "", err
 		}
-		ms := func(f string) string {
-			v, err := strconv.ParseInt(h[f], 10, 64)
-			if err != nil {
-				return "-"
-			}
-			return (time.Duration(now.UnixMilli()-v) * time.Millisecond).String()
+		acc, err := c.HGetAll(ctx, strings.TrimSuffix(k, "state")+"accepted").Result()
+		if err != nil {
+			return "", err
+		}
+		var accepted int64
+		for b := nowMs/250 - 3; b <= nowMs/250; b++ {
+			n, _ := strconv.ParseInt(acc[strconv.FormatInt(b, 10)], 10, 64)
+			accepted += n
+		}
+		sinceCut := "-"
+		if v, err := strconv.ParseInt(h["cut"], 10, 64); err == nil {
+			sinceCut = (time.Duration(nowMs-v) * time.Millisecond).String()
 		}
 		hold := "-"
-		if v, err := strconv.ParseInt(h["hold"], 10, 64); err == nil && v > now.UnixMilli() {
-			hold = (time.Duration(v-now.UnixMilli()) * time.Millisecond).String()
+		if v, err := strconv.ParseInt(h["hold"], 10, 64); err == nil && v > nowMs {
+			hold = (time.Duration(v-nowMs) * time.Millisecond).String()
 		}
-		out = append(out, fmt.Sprintf("hold %s limit %s/%sms wmax %s since-cut %s age %s",
-			hold, orDash(h["limit"]), orDash(h["window"]), orDash(h["wmax"]), ms("cut"), ms("start")))
+		out = append(out, fmt.Sprintf("hold %s limit %s/%sms wmax %s since-cut %s accepted-last-1s %d",
+			hold, orDash(h["limit"]), orDash(h["window"]), orDash(h["wmax"]), sinceCut, accepted))
 	}
 	if len(out) == 0 {
 		return "no state yet", nil
