@@ -12,7 +12,8 @@
 // # What is shared
 //
 // A known limit ([Options.Limit]) is one GCRA budget for the whole fleet
-// (github.com/go-redis/redis_rate), spent at 98% of the limit. A 429 with
+// (github.com/go-redis/redis_rate), spent so that no second holds more
+// than 98% of the limit, burst included. A 429 with
 // Retry-After, received by any process, holds every process until that
 // time, bounded by [Options.MaxHold]. An unknown limit is read from the
 // server's rate-limit headers by whichever process sees them first, or,

@@ -19,13 +19,19 @@ import (
 // uses the defaults below.
 type Options struct {
 	// Limit is the API key's limit in requests per second, when known;
-	// the fleet then sends at 98% of it together. 0 means unknown: the
+	// the fleet then sends no more than 98% of it in any second,
+	// together (see Burst). 0 means unknown: the
 	// fleet reads it from the server's rate-limit headers, or, when the
 	// server sends none, learns it from 429s as one Client would.
 	Limit float64
 	// Burst is how many requests the fleet may send at once after a
-	// quiet spell; 0 means 2. A burst of one would lose, on every
-	// request, the Redis round trip by which the slot was taken late.
+	// quiet spell, when the limit is known (given, or read from headers);
+	// 0 means 2. A burst of one would lose, on every request, the Redis
+	// round trip by which the slot was taken late. The fleet's rate makes
+	// room for the burst: no window of the server's holds more than 98%
+	// of its limit, burst included (at 50/s: 48/s and bursts of 2). While
+	// the limit is learnt from 429s the burst is 1: a server whose
+	// tolerance is unknown may refuse two requests sent together.
 	Burst int
 	// Prefix starts every Redis key the Limiter writes; "" means
 	// "agents:". Keys carry a hash of the API key in braces, so that a
@@ -132,7 +138,7 @@ func (l *Limiter) Pacer(local agents.Pacer) agents.Pacer {
 // drops to 85% of it, climbs within seconds to 95% of it and stays there,
 // and only after 10 s probes past it, slowly at first.
 const (
-	headroom   = 0.98 // of a known limit, as the fleet's rate
+	headroom   = 0.98 // of a known limit, burst included, as the most in any window
 	startRate  = 8.0  // requests a second, when nothing is known yet
 	startGrows = 2.0  // what got through in the last second, times this, in the slow start and when probing
 	maxRate    = 1e4
@@ -158,17 +164,13 @@ type shared struct {
 	accepted float64       // requests a second the server accepted lately, while learning
 }
 
-// rate is the fleet's rate in requests a second.
-func (l *Limiter) rate(s shared) float64 {
-	var r float64
+// pace is the fleet's rate in requests a second, and its burst.
+func (l *Limiter) pace(s shared) (r float64, burst int) {
 	switch t := s.sinceCut; {
 	case l.opts.Limit > 0:
-		return headroom * l.opts.Limit
+		return l.room(l.opts.Limit, time.Second), l.opts.Burst
 	case s.limit > 0 && s.window > 0:
-		// The server's word, within the bounds a learnt rate keeps to
-		// (below): one absurd header must neither lift pacing nor stop
-		// the fleet.
-		r = headroom * float64(s.limit) / s.window.Seconds()
+		return l.room(float64(s.limit), s.window), l.opts.Burst
 	case t < 0:
 		// Slow start, shared: the fleet may send twice what got through
 		// in the last second, until the first 429. Going by what got
@@ -186,18 +188,29 @@ func (l *Limiter) rate(s shared) float64 {
 		// a rate it never tried.
 		r = min(r, max(s.wmax*plateau, startGrows*s.accepted))
 	}
+	return min(max(r, minRate), maxRate), 1
+}
+
+// room is the rate that keeps any window of the server's, of n requests
+// per w, at no more than 98% of n with the fleet's burst spent in it too;
+// not under half that, so that a burst too large for a small limit slows
+// the fleet but cannot stop it. It is bounded as a learnt rate is: one
+// absurd header must neither lift pacing nor stop the fleet.
+func (l *Limiter) room(n float64, w time.Duration) float64 {
+	r := (headroom*n - float64(l.opts.Burst-1)) / w.Seconds()
+	r = max(r, headroom*n/w.Seconds()/2)
 	return min(max(r, minRate), maxRate)
 }
 
 // limit is the GCRA limit for rate r: redis_rate counts whole requests
 // per period, so the period is stretched to keep a tenth of a request a
 // second.
-func (l *Limiter) limit(r float64) redis_rate.Limit {
+func limit(r float64, burst int) redis_rate.Limit {
 	n := 1
 	if r > 0 { // and not NaN; bounded before the conversion, which could wrap
 		n = max(int(math.Round(min(r, maxRate)*10)), 1)
 	}
-	return redis_rate.Limit{Rate: n, Period: 10 * time.Second, Burst: l.opts.Burst}
+	return redis_rate.Limit{Rate: n, Period: 10 * time.Second, Burst: burst}
 }
 
 // usable reports whether to try Redis now; while it is down, one caller

@@ -100,7 +100,7 @@ func (p *pacer) viaRedis(ctx context.Context, gen uint64) (done func(agents.Answ
 			}
 			continue
 		}
-		r := p.l.rate(s)
+		r, burst := p.l.pace(s)
 		p.mu.Lock()
 		p.lastRate = r
 		p.learning = p.l.opts.Limit <= 0 && s.limit <= 0
@@ -108,7 +108,7 @@ func (p *pacer) viaRedis(ctx context.Context, gen uint64) (done func(agents.Answ
 		var res *redis_rate.Result
 		err = p.l.do(ctx, func(ctx context.Context) error {
 			var err error
-			res, err = p.l.gcra.Allow(ctx, p.l.gcraKey, p.l.limit(r))
+			res, err = p.l.gcra.Allow(ctx, p.l.gcraKey, limit(r, burst))
 			return err
 		})
 		if err != nil {

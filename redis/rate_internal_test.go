@@ -10,7 +10,7 @@ import (
 
 func TestRate(t *testing.T) {
 	t.Parallel()
-	learn, known := &Limiter{}, &Limiter{opts: Options{Limit: 50}}
+	learn, known := &Limiter{opts: Options{Burst: 2}}, &Limiter{opts: Options{Limit: 50, Burst: 2}}
 	cut := func(wmax float64, since time.Duration) shared {
 		return shared{wmax: wmax, sinceCut: since, accepted: wmax}
 	}
@@ -21,10 +21,12 @@ func TestRate(t *testing.T) {
 		s    shared
 		want float64
 	}{
-		{"known limit, whatever is shared", known, shared{limit: 10, window: time.Second, sinceCut: -1}, 49},
-		{"headers: 30 a second", learn, shared{limit: 30, window: time.Second, sinceCut: -1}, 29.4},
-		{"headers: 600 a minute", learn, shared{limit: 600, window: time.Minute, sinceCut: -1}, 9.8},
-		{"headers win over a learnt cut", learn, shared{limit: 30, window: time.Second, wmax: 80, sinceCut: time.Second}, 29.4},
+		// With a burst of 2, one request of each window is the burst's.
+		{"known limit, whatever is shared", known, shared{limit: 10, window: time.Second, sinceCut: -1}, 48},
+		{"headers: 30 a second", learn, shared{limit: 30, window: time.Second, sinceCut: -1}, 28.4},
+		{"headers: 600 a minute", learn, shared{limit: 600, window: time.Minute, sinceCut: -1}, 587.0 / 60},
+		{"headers: 2 a second, the burst slows but does not stop", learn, shared{limit: 2, window: time.Second, sinceCut: -1}, 0.98},
+		{"headers win over a learnt cut", learn, shared{limit: 30, window: time.Second, wmax: 80, sinceCut: time.Second}, 28.4},
 		{"slow start at first", learn, shared{sinceCut: -1}, startRate},
 		{"slow start doubles what got through", learn, shared{sinceCut: -1, accepted: 20}, 40},
 		{"slow start is bounded", learn, shared{sinceCut: -1, accepted: 1e6}, maxRate},
@@ -41,8 +43,13 @@ func TestRate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if diff := cmp.Diff(tt.want, tt.l.rate(tt.s), cmpopts.EquateApprox(0, 1e-6)); diff != "" {
-				t.Errorf("rate (-want +got):\n%s", diff)
+			r, burst := tt.l.pace(tt.s)
+			wantBurst := 1 // while learning from 429s
+			if tt.l.opts.Limit > 0 || tt.s.limit > 0 {
+				wantBurst = 2
+			}
+			if diff := cmp.Diff([2]float64{tt.want, float64(wantBurst)}, [2]float64{r, float64(burst)}, cmpopts.EquateApprox(0, 1e-6)); diff != "" {
+				t.Errorf("rate and burst (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -52,12 +59,11 @@ func TestRate(t *testing.T) {
 // redis_rate for a rate of zero.
 func TestLimit(t *testing.T) {
 	t.Parallel()
-	l := &Limiter{opts: Options{Burst: 2}}
-	got := []int{l.limit(49).Rate, l.limit(0.26).Rate, l.limit(0).Rate}
+	got := []int{limit(49, 2).Rate, limit(0.26, 2).Rate, limit(0, 2).Rate}
 	if diff := cmp.Diff([]int{490, 3, 1}, got); diff != "" {
 		t.Errorf("GCRA requests per 10s (-want +got):\n%s", diff)
 	}
-	if b := l.limit(49).Burst; b != 2 {
+	if b := limit(49, 2).Burst; b != 2 {
 		t.Errorf("burst %d, want 2", b)
 	}
 }

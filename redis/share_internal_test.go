@@ -36,7 +36,7 @@ func TestShareIgnoresIdleTime(t *testing.T) {
 // learnt rate keeps to, as the built-in pacer's does.
 func TestRateBoundsHeaders(t *testing.T) {
 	t.Parallel()
-	l := &Limiter{}
+	l := &Limiter{opts: Options{Burst: 2}}
 	tests := []struct {
 		name string
 		s    shared
@@ -46,13 +46,13 @@ func TestRateBoundsHeaders(t *testing.T) {
 		{"one a day", shared{limit: 1, window: 24 * time.Hour, sinceCut: -1}, minRate},
 	}
 	for _, tt := range tests {
-		if got := l.rate(tt.s); got != tt.want {
+		if got, _ := l.pace(tt.s); got != tt.want {
 			t.Errorf("%s: rate %g, want %g", tt.name, got, tt.want)
 		}
 	}
 	// Nor may a rate too large for an int reach redis_rate as a negative
 	// or a tiny one.
-	if got := l.limit(1e30).Rate; got < int(maxRate*10) {
+	if got := limit(1e30, 2).Rate; got < int(maxRate*10) {
 		t.Errorf("limit(1e30).Rate = %d; want at least maxRate's %d", got, int(maxRate*10))
 	}
 }
