@@ -30,8 +30,9 @@ type Options struct {
 	// round trip by which the slot was taken late. The fleet's rate makes
 	// room for the burst: no window of the server's holds more than 98%
 	// of its limit, burst included (at 50/s: 48/s and bursts of 2). While
-	// the limit is learnt from 429s the burst is 1: a server whose
-	// tolerance is unknown may refuse two requests sent together.
+	// the limit is learnt from 429s, and once any 429 has come, the burst
+	// is 1: a server whose tolerance is unknown, or shown to be none, may
+	// refuse two requests sent together.
 	Burst int
 	// Prefix starts every Redis key the Limiter writes; "" means
 	// "agents:". Keys carry a hash of the API key in braces, so that a
@@ -162,15 +163,16 @@ type shared struct {
 	wmax     float64       // the rate when a 429 last cut it
 	sinceCut time.Duration // -1 when no 429 has cut it yet
 	accepted float64       // requests a second the server accepted lately, while learning
+	strict   bool          // a 429 came: the server takes no burst
 }
 
 // pace is the fleet's rate in requests a second, and its burst.
 func (l *Limiter) pace(s shared) (r float64, burst int) {
 	switch t := s.sinceCut; {
 	case l.opts.Limit > 0:
-		return l.room(l.opts.Limit, time.Second), l.opts.Burst
+		return l.room(l.opts.Limit, time.Second, l.burst(s)), l.burst(s)
 	case s.limit > 0 && s.window > 0:
-		return l.room(float64(s.limit), s.window), l.opts.Burst
+		return l.room(float64(s.limit), s.window, l.burst(s)), l.burst(s)
 	case t < 0:
 		// Slow start, shared: the fleet may send twice what got through
 		// in the last second, until the first 429. Going by what got
@@ -191,13 +193,24 @@ func (l *Limiter) pace(s shared) (r float64, burst int) {
 	return min(max(r, minRate), maxRate), 1
 }
 
+// burst is Options.Burst, or 1 once a 429 has shown that the server
+// refuses requests sent closer than its rate allows (a token bucket with no
+// burst): two requests let go together after every hold would each time
+// draw the 429 that holds the fleet again.
+func (l *Limiter) burst(s shared) int {
+	if s.strict {
+		return 1
+	}
+	return l.opts.Burst
+}
+
 // room is the rate that keeps any window of the server's, of n requests
 // per w, at no more than 98% of n with the fleet's burst spent in it too;
 // not under half that, so that a burst too large for a small limit slows
 // the fleet but cannot stop it. It is bounded as a learnt rate is: one
 // absurd header must neither lift pacing nor stop the fleet.
-func (l *Limiter) room(n float64, w time.Duration) float64 {
-	r := (headroom*n - float64(l.opts.Burst-1)) / w.Seconds()
+func (l *Limiter) room(n float64, w time.Duration, burst int) float64 {
+	r := (headroom*n - float64(burst-1)) / w.Seconds()
 	r = max(r, headroom*n/w.Seconds()/2)
 	return min(max(r, minRate), maxRate)
 }

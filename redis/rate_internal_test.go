@@ -23,6 +23,7 @@ func TestRate(t *testing.T) {
 	}{
 		// With a burst of 2, one request of each window is the burst's.
 		{"known limit, whatever is shared", known, shared{limit: 10, window: time.Second, sinceCut: -1}, 48},
+		{"a server that refused once gets no burst, and the burst's room", known, shared{sinceCut: -1, strict: true}, 49},
 		{"headers: 30 a second", learn, shared{limit: 30, window: time.Second, sinceCut: -1}, 28.4},
 		{"headers: 600 a minute", learn, shared{limit: 600, window: time.Minute, sinceCut: -1}, 587.0 / 60},
 		{"headers: 2 a second, the burst slows but does not stop", learn, shared{limit: 2, window: time.Second, sinceCut: -1}, 0.98},
@@ -45,7 +46,7 @@ func TestRate(t *testing.T) {
 			t.Parallel()
 			r, burst := tt.l.pace(tt.s)
 			wantBurst := 1 // while learning from 429s
-			if tt.l.opts.Limit > 0 || tt.s.limit > 0 {
+			if (tt.l.opts.Limit > 0 || tt.s.limit > 0) && !tt.s.strict {
 				wantBurst = 2
 			}
 			if diff := cmp.Diff([2]float64{tt.want, float64(wantBurst)}, [2]float64{r, float64(burst)}, cmpopts.EquateApprox(0, 1e-6)); diff != "" {

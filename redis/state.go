@@ -40,15 +40,16 @@ end
 // and the rate the server accepted over the last second (KEYS[2], counted
 // while the fleet learns; see counted).
 var readState = redis.NewScript(luaNow + `
-local v = redis.call('HMGET', KEYS[1], 'hold', 'limit', 'window', 'wmax', 'cut')
+local v = redis.call('HMGET', KEYS[1], 'hold', 'limit', 'window', 'wmax', 'cut', 'strict')
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local since_cut = -1
 if tonumber(v[5]) then since_cut = now - tonumber(v[5]) end
-return {(tonumber(v[1]) or 0) - now, v[2] or '0', v[3] or '0', v[4] or '0', since_cut, string.format('%.3f', accepted(KEYS[2], 1000))}
+return {(tonumber(v[1]) or 0) - now, v[2] or '0', v[3] or '0', v[4] or '0', since_cut, string.format('%.3f', accepted(KEYS[2], 1000)), v[6] or '0'}
 `)
 
 // throttled records a 429: it extends the hold to Retry-After (bounded)
-// when that ends later than the hold set already, and, when the fleet
+// when that ends later than the hold set already, marks the server strict
+// (a 429 within the fleet's budget: from now on no burst), and, when the fleet
 // learns its rate, remembers the rate the fleet's requests were accepted
 // at over the last half second (KEYS[2], see counted), or when too few
 // were counted, the rate the 429 came at; once per gap, so that one
@@ -60,6 +61,7 @@ local d = tonumber(ARGV[1])
 if d > 0 and now + d > (tonumber(redis.call('HGET', KEYS[1], 'hold')) or 0) then
   redis.call('HSET', KEYS[1], 'hold', now + d)
 end
+redis.call('HSET', KEYS[1], 'strict', '1')
 if ARGV[2] == '1' then
   local cut = tonumber(redis.call('HGET', KEYS[1], 'cut'))
   if not cut or now - cut >= tonumber(ARGV[4]) then
@@ -94,8 +96,8 @@ func (l *Limiter) read(ctx context.Context) (shared, error) {
 	if err != nil {
 		return shared{}, err
 	}
-	if len(v) != 6 {
-		return shared{}, fmt.Errorf("agentsredis: state script returned %d values, want 6", len(v))
+	if len(v) != 7 {
+		return shared{}, fmt.Errorf("agentsredis: state script returned %d values, want 7", len(v))
 	}
 	ms := func(x any) time.Duration { n, _ := x.(int64); return time.Duration(n) * time.Millisecond }
 	num := func(x any) float64 { s, _ := x.(string); f, _ := strconv.ParseFloat(s, 64); return f }
@@ -108,6 +110,7 @@ func (l *Limiter) read(ctx context.Context) (shared, error) {
 		wmax:     num(v[3]),
 		sinceCut: ms(v[4]),
 		accepted: num(v[5]),
+		strict:   num(v[6]) == 1,
 	}, nil
 }
 
