@@ -136,8 +136,9 @@ func (l *Limiter) Pacer(local agents.Pacer) agents.Pacer {
 // Retry-After (often a whole second), so the learnt rate must make 429s
 // rare rather than cheap. At a 429 the fleet measures the rate the server
 // accepted over the last half second (or takes the rate the 429 came at),
-// drops to 85% of it, climbs within seconds to 95% of it and stays there,
-// and only after 10 s probes past it, slowly at first.
+// drops to 85% of it and climbs within seconds to 95% of it; after the
+// slow start's 429 it probes past it at once, after a later one only
+// after 10 s, slowly at first.
 const (
 	headroom   = 0.98 // of a known limit, burst included, as the most in any window
 	startRate  = 8.0  // requests a second, when nothing is known yet
@@ -149,9 +150,12 @@ const (
 	rampUp     = 4 * time.Second
 	probeAfter = 10 * time.Second
 	probeEvery = 5 * time.Second // each adds 5% of the rate, and more as it goes on
-	minCutGap  = time.Second
-	stateTTL   = time.Hour // idle fleets leave nothing behind for long
-	retryRedis = 250 * time.Millisecond
+	// firstProbeEvery is probeEvery after the slow start's cut, which
+	// probing follows at once.
+	firstProbeEvery = 2 * time.Second
+	minCutGap       = time.Second
+	stateTTL        = time.Hour // idle fleets leave nothing behind for long
+	retryRedis      = 250 * time.Millisecond
 )
 
 // shared is the fleet's state as read from Redis, times relative to
@@ -164,6 +168,7 @@ type shared struct {
 	sinceCut time.Duration // -1 when no 429 has cut it yet
 	accepted float64       // requests a second the server accepted lately, while learning
 	strict   bool          // a 429 came: the server takes no burst
+	cuts     int           // 429s that cut the learnt rate
 }
 
 // pace is the fleet's rate in requests a second, and its burst.
@@ -180,10 +185,18 @@ func (l *Limiter) pace(s shared) (r float64, burst int) {
 		r = max(startRate, startGrows*s.accepted)
 	case t < rampUp:
 		r = s.wmax * (cutTo + (plateau-cutTo)*t.Seconds()/rampUp.Seconds())
-	case t < probeAfter:
+	case t < probeAfter && s.cuts > 1:
 		r = s.wmax * plateau
 	default:
-		x := (t - probeAfter).Seconds() / probeEvery.Seconds()
+		// The first cut comes from the slow start, whose last half
+		// second may still have been climbing: what it measured is a
+		// floor, so probing starts at once and goes faster. A later cut
+		// came from a rate held for seconds: it is trusted for a while.
+		after, every := probeAfter, probeEvery
+		if s.cuts <= 1 {
+			after, every = rampUp, firstProbeEvery
+		}
+		x := (t - after).Seconds() / every.Seconds()
 		r = s.wmax * (plateau + 0.05*x*(1+x/4))
 		// Probing goes only as far past what got through as the slow
 		// start would: a fleet idle for minutes must not come back at

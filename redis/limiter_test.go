@@ -209,7 +209,7 @@ func TestFleetLearnsFromAnswers(t *testing.T) {
 			name:   "429 without headers",
 			header: map[string]string{"Retry-After-Ms": "5"},
 			status: 429,
-			want:   map[string]string{"wmax": "8.000", "cut": "*", "hold": "*", "strict": "1"},
+			want:   map[string]string{"wmax": "8.000", "cut": "*", "cuts": "1", "hold": "*", "strict": "1"},
 		},
 	}
 	for _, tt := range tests {

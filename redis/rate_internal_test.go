@@ -12,7 +12,7 @@ func TestRate(t *testing.T) {
 	t.Parallel()
 	learn, known := &Limiter{opts: Options{Burst: 2}}, &Limiter{opts: Options{Limit: 50, Burst: 2}}
 	cut := func(wmax float64, since time.Duration) shared {
-		return shared{wmax: wmax, sinceCut: since, accepted: wmax}
+		return shared{wmax: wmax, sinceCut: since, accepted: wmax, cuts: 2}
 	}
 	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 	tests := []struct {
@@ -39,6 +39,8 @@ func TestRate(t *testing.T) {
 		{"faster as it goes on", learn, cut(50, sec(30)), 50 * (0.95 + 0.05*4*2)},
 		{"but no further than twice what gets through", learn, shared{wmax: 50, sinceCut: sec(30), accepted: 30}, 60},
 		{"nor under the plateau when idle", learn, shared{wmax: 50, sinceCut: time.Hour}, 47.5},
+		{"after the slow start's cut, probing starts at once", learn, shared{wmax: 50, sinceCut: rampUp, accepted: 50, cuts: 1}, 47.5},
+		{"and goes faster", learn, shared{wmax: 50, sinceCut: rampUp + sec(2), accepted: 50, cuts: 1}, 50 * (0.95 + 0.05*1.25)},
 		{"never under the floor", learn, cut(0.1, 0), minRate},
 	}
 	for _, tt := range tests {

@@ -40,11 +40,11 @@ end
 // and the rate the server accepted over the last second (KEYS[2], counted
 // while the fleet learns; see counted).
 var readState = redis.NewScript(luaNow + `
-local v = redis.call('HMGET', KEYS[1], 'hold', 'limit', 'window', 'wmax', 'cut', 'strict')
+local v = redis.call('HMGET', KEYS[1], 'hold', 'limit', 'window', 'wmax', 'cut', 'strict', 'cuts')
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local since_cut = -1
 if tonumber(v[5]) then since_cut = now - tonumber(v[5]) end
-return {(tonumber(v[1]) or 0) - now, v[2] or '0', v[3] or '0', v[4] or '0', since_cut, string.format('%.3f', accepted(KEYS[2], 1000)), v[6] or '0'}
+return {(tonumber(v[1]) or 0) - now, v[2] or '0', v[3] or '0', v[4] or '0', since_cut, string.format('%.3f', accepted(KEYS[2], 1000)), v[6] or '0', v[7] or '0'}
 `)
 
 // throttled records a 429: it extends the hold to Retry-After (bounded)
@@ -69,6 +69,7 @@ if ARGV[2] == '1' then
     local w = tonumber(ARGV[3])
     if n >= 5 then w = rate end
     redis.call('HSET', KEYS[1], 'wmax', string.format('%.3f', w), 'cut', now)
+    redis.call('HINCRBY', KEYS[1], 'cuts', 1)
   end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -96,8 +97,8 @@ func (l *Limiter) read(ctx context.Context) (shared, error) {
 	if err != nil {
 		return shared{}, err
 	}
-	if len(v) != 7 {
-		return shared{}, fmt.Errorf("agentsredis: state script returned %d values, want 7", len(v))
+	if len(v) != 8 {
+		return shared{}, fmt.Errorf("agentsredis: state script returned %d values, want 8", len(v))
 	}
 	ms := func(x any) time.Duration { n, _ := x.(int64); return time.Duration(n) * time.Millisecond }
 	num := func(x any) float64 { s, _ := x.(string); f, _ := strconv.ParseFloat(s, 64); return f }
@@ -111,6 +112,7 @@ func (l *Limiter) read(ctx context.Context) (shared, error) {
 		sinceCut: ms(v[4]),
 		accepted: num(v[5]),
 		strict:   num(v[6]) == 1,
+		cuts:     int(num(v[7])),
 	}, nil
 }
 
