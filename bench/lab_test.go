@@ -161,27 +161,48 @@ func TestParseFlagsRejectsBadInput(t *testing.T) {
 
 func TestPlan(t *testing.T) {
 	t.Parallel()
-	o, err := parseFlags([]string{"-shapes", "httprate,unlimited", "-clients", "1,4"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{
+			[]string{"-shapes", "httprate,unlimited", "-clients", "1,4"},
+			[]string{
+				"httprate/sdk/clients=1/workers=16",
+				"httprate/retryablehttp/clients=1/workers=16",
+				"httprate/sdk/clients=4/workers=16",
+				"httprate/retryablehttp/clients=4/workers=16",
+				"unlimited/sdk/clients=1/workers=64",
+				"unlimited/hand/clients=1/workers=64",
+				"unlimited/retryablehttp/clients=1/workers=64",
+				"unlimited/sdk-tuned-transport/clients=1/workers=64",
+			},
+		},
+		{
+			// The redis impls have no unlimited cell, and an outage shows
+			// in their cells' names only.
+			[]string{"-shapes", "httprate,unlimited", "-impl", "sdk,redis-learn", "-clients", "8", "-redis-outage", "5s"},
+			[]string{
+				"httprate/sdk/clients=8/workers=16",
+				"httprate/redis-learn/clients=8/workers=16/outage=5s",
+				"unlimited/sdk/clients=1/workers=64",
+				"unlimited/hand/clients=1/workers=64",
+			},
+		},
 	}
-	limited, unlimited := o.plan(nil)
-	var got []string
-	for _, c := range append(limited, unlimited...) {
-		got = append(got, c.String())
-	}
-	want := []string{
-		"httprate/sdk/clients=1/workers=16",
-		"httprate/retryablehttp/clients=1/workers=16",
-		"httprate/sdk/clients=4/workers=16",
-		"httprate/retryablehttp/clients=4/workers=16",
-		"unlimited/sdk/clients=1/workers=64",
-		"unlimited/hand/clients=1/workers=64",
-		"unlimited/retryablehttp/clients=1/workers=64",
-		"unlimited/sdk-tuned-transport/clients=1/workers=64",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("plan (-want +got):\n%s", diff)
+	for _, tt := range tests {
+		o, err := parseFlags(tt.args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		limited, unlimited := o.plan(nil)
+		var got []string
+		for _, c := range append(limited, unlimited...) {
+			got = append(got, c.String())
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("plan of %q (-want +got):\n%s", tt.args, diff)
+		}
 	}
 }
 

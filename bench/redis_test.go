@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // TestRedisImpls runs a fleet of two Clients of each redis impl for a
@@ -77,28 +75,6 @@ func TestParseFlagsRedis(t *testing.T) {
 		if tc.wantErr == "" && err != nil || tc.wantErr != "" && !strings.HasPrefix(got, tc.wantErr) {
 			t.Errorf("parseFlags(%q) = %q, want prefix %q", tc.args, got, tc.wantErr)
 		}
-	}
-}
-
-func TestPlanRedis(t *testing.T) {
-	t.Parallel()
-	o, err := parseFlags([]string{"-shapes", "httprate,unlimited", "-impl", "sdk,redis-learn", "-clients", "8", "-redis-outage", "5s"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	limited, unlimited := o.plan(nil)
-	var got []string
-	for _, c := range append(limited, unlimited...) {
-		got = append(got, c.String())
-	}
-	want := []string{
-		"httprate/sdk/clients=8/workers=16",
-		"httprate/redis-learn/clients=8/workers=16/outage=5s",
-		"unlimited/sdk/clients=1/workers=64",
-		"unlimited/hand/clients=1/workers=64",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("plan (-want +got):\n%s", diff)
 	}
 }
 
