@@ -38,11 +38,12 @@ type Options struct {
 	// "agents:". Keys carry a hash of the API key in braces, so that a
 	// Redis Cluster keeps one key's state in one slot.
 	Prefix string
-	// Timeout bounds each Redis command; 0 means 100ms. A command that
-	// fails or times out makes the Limiter pace locally (see [Limiter]).
-	// It takes effect only if the client was made with
-	// ContextTimeoutEnabled, as go-redis then honours the context's
-	// deadline; otherwise its own ReadTimeout and WriteTimeout apply.
+	// Timeout bounds each Redis command, as does half the time left
+	// before the caller's deadline; 0 means 100ms. A command that fails
+	// or times out makes the Limiter pace locally (see [Limiter]). The
+	// caller stops waiting for it either way; with ContextTimeoutEnabled
+	// set on the go-redis client, go-redis stops the command too, rather
+	// than let it run out its own ReadTimeout in the background.
 	Timeout time.Duration
 	// MaxHold bounds the fleet-wide hold after a 429, as the Client
 	// bounds its own; 0 means one minute.

@@ -16,7 +16,7 @@ import (
 )
 
 // pacer is one Client's way through the Limiter. Its callers queue for
-// the head position, so that one goroutine per process, not every one,
+// the head position, so that one goroutine per Client, not every one,
 // asks Redis for the next slot.
 type pacer struct {
 	l     *Limiter
