@@ -304,8 +304,8 @@ func (l *Limiter) cmdCtx(ctx context.Context) (context.Context, context.CancelFu
 // the wait at once even when go-redis does not honour the context (a
 // client made without ContextTimeoutEnabled, go-redis's default, waits
 // out its ReadTimeout, 3 s); such a command then ends in the background
-// and its result is dropped. f must not write what the caller reads but
-// through do's return.
+// and its result is dropped. What f writes may be read only when do
+// returns nil: after an error f may still be running.
 func (l *Limiter) do(ctx context.Context, f func(context.Context) error) error {
 	cctx, cancel := l.cmdCtx(ctx)
 	defer cancel()
