@@ -64,10 +64,26 @@ func (ps *probeServer) client(t *testing.T, opts ...agents.Option) *agents.Clien
 	return c
 }
 
+// arrivals returns when the requests arrived, in order.
 func (ps *probeServer) arrivals() []time.Time {
 	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	return append([]time.Time(nil), ps.times...)
+	ts := append([]time.Time(nil), ps.times...)
+	ps.mu.Unlock()
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+	return ts
+}
+
+// busiest is the most of the sorted times ts that fall within any span
+// shorter than d.
+func busiest(ts []time.Time, d time.Duration) int {
+	most, j := 0, 0
+	for i := range ts {
+		for ts[i].Sub(ts[j]) >= d {
+			j++
+		}
+		most = max(most, i-j+1)
+	}
+	return most
 }
 
 func ok200(w http.ResponseWriter, hdr map[string]string) {
@@ -192,16 +208,8 @@ func TestProbeFixedRateBurstsAfterHold(t *testing.T) {
 	}
 	wg.Wait()
 	ts := ps.arrivals()[1:]
-	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
 	// At 20/s with a burst of 1, any 100 ms holds at most 3 requests.
-	most := 0
-	for i := range ts {
-		j := i
-		for j < len(ts) && ts[j].Sub(ts[i]) < 100*time.Millisecond {
-			j++
-		}
-		most = max(most, j-i)
-	}
+	most := busiest(ts, 100*time.Millisecond)
 	t.Logf("hold ended %v; %d requests, at most %d within 100ms", holdEnd.Format("15:04:05.000"), len(ts), most)
 	if most > 4 {
 		t.Errorf("%d requests within 100ms under WithRateLimit(%d, 1): want at most 3", most, r)
@@ -235,17 +243,9 @@ func TestProbeHoldStaggerBunchesAtEnd(t *testing.T) {
 	}
 	wg.Wait()
 	ts := ps.arrivals()[1:]
-	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
 	// The spread is 100 ms (a tenth of the 1 s hold): 20 callers spread
 	// over it are ~5 ms apart; allow 3x that density in any 5 ms.
-	most := 0
-	for i := range ts {
-		j := i
-		for j < len(ts) && ts[j].Sub(ts[i]) < 5*time.Millisecond {
-			j++
-		}
-		most = max(most, j-i)
-	}
+	most := busiest(ts, 5*time.Millisecond)
 	t.Logf("%d requests over %v, at most %d within 5ms", len(ts), ts[len(ts)-1].Sub(ts[0]), most)
 	if most > 4 {
 		t.Errorf("%d of 20 held callers sent within 5 ms: the stagger bunches at its end", most)
