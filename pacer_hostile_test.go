@@ -176,13 +176,12 @@ func TestProbeRetryAfterOverlongDigitsIgnored(t *testing.T) {
 	}
 }
 
-// WithRateLimit callers take their fixed slot before they queue behind the
-// Client-wide hold, so the slots pass unused during the hold, and once it
-// ends every caller that queued is let go over at most the stagger (a
-// tenth of the hold, geometrically bunched at its end): many times the
-// rate WithRateLimit promises.
-func TestProbeFixedRateBurstsAfterHold(t *testing.T) {
-	t.Parallel()
+// burstAfterHold makes a Client with opts whose first call gets a 429
+// with Retry-After: 1, then calls it from 20 goroutines at once, held
+// back by the Client-wide hold, and returns when their requests arrived,
+// in order, and when the hold ended.
+func burstAfterHold(t *testing.T, opts ...agents.Option) ([]time.Time, time.Time) {
+	t.Helper()
 	var holdOnce atomic.Bool
 	ps := newProbeServer(t, func(n int64, w http.ResponseWriter, _ *http.Request) {
 		if n == 1 && holdOnce.CompareAndSwap(false, true) {
@@ -192,8 +191,7 @@ func TestProbeFixedRateBurstsAfterHold(t *testing.T) {
 		}
 		ok200(w, nil)
 	})
-	const r = 20
-	c := ps.client(t, agents.WithRateLimit(r, 1), agents.WithMaxRetries(0))
+	c := ps.client(t, append(opts, agents.WithMaxRetries(0))...)
 	ctx := context.Background()
 	if _, err := c.ListSessions(ctx, "agt_x", agents.ListSessionsParams{}); err == nil {
 		t.Fatal("want the 429")
@@ -207,7 +205,18 @@ func TestProbeFixedRateBurstsAfterHold(t *testing.T) {
 		wg.Go(func() { c.ListSessions(ctx, "agt_x", agents.ListSessionsParams{}) })
 	}
 	wg.Wait()
-	ts := ps.arrivals()[1:]
+	return ps.arrivals()[1:], holdEnd
+}
+
+// WithRateLimit callers take their fixed slot before they queue behind the
+// Client-wide hold, so the slots pass unused during the hold, and once it
+// ends every caller that queued is let go over at most the stagger (a
+// tenth of the hold, geometrically bunched at its end): many times the
+// rate WithRateLimit promises.
+func TestProbeFixedRateBurstsAfterHold(t *testing.T) {
+	t.Parallel()
+	const r = 20
+	ts, holdEnd := burstAfterHold(t, agents.WithRateLimit(r, 1))
 	// At 20/s with a burst of 1, any 100 ms holds at most 3 requests.
 	most := busiest(ts, 100*time.Millisecond)
 	t.Logf("hold ended %v; %d requests, at most %d within 100ms", holdEnd.Format("15:04:05.000"), len(ts), most)
@@ -223,26 +232,7 @@ func TestProbeFixedRateBurstsAfterHold(t *testing.T) {
 // queue goes at its end in the same millisecond.
 func TestProbeHoldStaggerBunchesAtEnd(t *testing.T) {
 	t.Parallel()
-	var holdOnce atomic.Bool
-	ps := newProbeServer(t, func(n int64, w http.ResponseWriter, _ *http.Request) {
-		if n == 1 && holdOnce.CompareAndSwap(false, true) {
-			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusTooManyRequests)
-			return
-		}
-		ok200(w, nil)
-	})
-	c := ps.client(t, agents.WithAdaptivePacing(false), agents.WithMaxRetries(0))
-	ctx := context.Background()
-	if _, err := c.ListSessions(ctx, "agt_x", agents.ListSessionsParams{}); err == nil {
-		t.Fatal("want the 429")
-	}
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() { c.ListSessions(ctx, "agt_x", agents.ListSessionsParams{}) })
-	}
-	wg.Wait()
-	ts := ps.arrivals()[1:]
+	ts, _ := burstAfterHold(t, agents.WithAdaptivePacing(false))
 	// The spread is 100 ms (a tenth of the 1 s hold): 20 callers spread
 	// over it are ~5 ms apart; allow 3x that density in any 5 ms.
 	most := busiest(ts, 5*time.Millisecond)
