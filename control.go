@@ -29,13 +29,17 @@ type controller struct {
 	latOK    time.Duration // moving average of accepted latencies
 	share429 float64       // moving average of the share of 429s in answers
 
-	// The opening's first 429, while accepted answers that overlapped
-	// it in time are counted: they were in the server's slots together,
-	// so their number is a concurrency cap's, whatever order the burst
-	// arrived in.
+	// When the opening's first answers were 429s: the first accepted
+	// answer's arrival, and how many accepted requests were sent before
+	// it. Until then no slot had been freed, so each of them held one of
+	// the server's slots at once: when the server caps requests in
+	// flight, their number is the cap, whatever order the burst reached
+	// it in. (Comparing send times with the 429s' was tried: a burst's
+	// requests wait for their connections to be dialled, so send order
+	// says little of arrival order, and the count came out one short.)
 	open struct {
-		sent, recv time.Time
-		n          int
+		firstOK time.Time
+		n       int
 	}
 }
 
@@ -108,22 +112,33 @@ func (c *controller) accepted(a answer) {
 	}
 	// The first 429 may have come before any accepted answer could say
 	// how long the server takes; once one does, look at it again.
-	overlaps := a.sent.Before(c.open.recv) && a.recv.After(c.open.sent)
-	if overlaps {
-		c.open.n++
-	}
+	counted := c.countOpening(a)
 	if c.rate.pendingFirst {
 		c.rate.pendingFirst = false
 		if c.concLike(c.rate.firstLat, c.rate.firstInflight) {
 			// Arrival order in a burst says little: the cap is a first
 			// guess, raised as more of the burst's accepted answers come.
 			c.rate.forget()
-			c.conc.refused(a.recv, max(c.rate.firstInflight, c.open.n), false)
+			c.conc.refused(a.recv, max(counted, 1), false)
+			c.conc.counted = true
 		}
-	} else if overlaps && c.conc.cap > 0 && c.open.n > c.conc.cap && c.conc.failedAt == 0 {
-		c.conc.cap = c.open.n
+	} else if c.conc.counted && counted > c.conc.cap {
+		c.conc.cap = counted
 	}
 	c.rate.accepted(a.recv, a.sent)
+}
+
+// countOpening counts an accepted answer to a request of the opening
+// (see controller.open) and returns the count so far.
+func (c *controller) countOpening(a answer) int {
+	o := &c.open
+	if c.rate.pendingFirst && o.firstOK.IsZero() {
+		o.firstOK = a.recv
+	}
+	if !o.firstOK.IsZero() && !a.sent.After(o.firstOK) {
+		o.n++
+	}
+	return o.n
 }
 
 // concLike reports whether a 429 that took lat and left with inflight
@@ -143,15 +158,14 @@ func (c *controller) throttled(a answer, quiet time.Time) {
 		c.conc.refused(a.recv, a.inflight, !a.sent.Before(c.conc.changed))
 		return
 	}
-	if c.open.sent.IsZero() {
-		c.open.sent, c.open.recv = a.sent, a.recv
-	}
 	if c.rate.pendingFirst && c.latOK == 0 && a.inflight >= 1 {
 		// Until an accepted answer says how long the server takes, the
 		// opening's 429s are kept in view: the fewest in flight beside
-		// one of them is the concurrency cap, if that is what it is.
+		// one of them, and the quickest. On a busy machine a burst's
+		// answers queue for the CPU, and the slowest 429 of sixteen can
+		// take as long as a slow server's accepted answer.
 		c.rate.firstInflight = min(c.rate.firstInflight, a.inflight)
-		c.rate.firstLat = max(c.rate.firstLat, a.latency())
+		c.rate.firstLat = min(c.rate.firstLat, a.latency())
 	}
 	c.rate.throttled(a.recv, a.sent, quiet, a.latency(), a.inflight)
 }
@@ -205,10 +219,12 @@ func (c *controller) growthAt(now time.Time) time.Time {
 
 // concControl learns a cap on requests in flight. It starts with none.
 // A concurrency 429 that left with k others in flight sets the cap to k.
-// While callers queue behind the cap and no 429 comes, it is raised by
-// one: after a second while below the level that last failed (or when
-// none has been seen since the cap was set from the opening burst, whose
-// arrival order says little), and only after probeConverged once there,
+// The opening's first such 429 sets it to the number of accepted
+// requests that were in the server's slots beside it (counted from the
+// answers that overlapped it in time, whatever order the burst arrived
+// in). While callers queue behind the cap and no 429 comes, it is raised
+// by one: after a second while below the level that last failed, and
+// only after probeConverged once there or when the opening counted it,
 // since each probe that fails holds the whole Client.
 type concControl struct {
 	cap      int
@@ -216,6 +232,10 @@ type concControl struct {
 	changed  time.Time
 	raced    time.Time // a lone 429 at the cap's level, taken for a race
 	probed   bool      // the cap was last raised by a probe
+	// counted says the cap is the opening's count of accepted requests
+	// in the server's slots beside its refusal: a measurement of the
+	// server's slots, not a guess to probe past soon.
+	counted bool
 }
 
 // refused records a concurrency 429 that left with inflight others in
@@ -234,19 +254,18 @@ func (cc *concControl) refused(now time.Time, inflight int, news bool) {
 		cc.raced = now
 		return
 	}
-	cc.cap, cc.changed, cc.probed = k, now, false
+	cc.cap, cc.changed, cc.probed, cc.counted = k, now, false, false
 	if news {
 		cc.failedAt = k + 1
 	}
 }
 
 func (cc *concControl) quiet() time.Duration {
-	if cc.failedAt != 0 && cc.cap+1 >= cc.failedAt {
+	if cc.counted || cc.failedAt != 0 && cc.cap+1 >= cc.failedAt {
+		// A probe past a cap that held or was counted is all but sure to
+		// fail, and its hold stops every request of the Client.
 		return probeConverged
 	}
-	// Soon after the opening's count too: it can come up one short
-	// (a slow dial puts one request of the burst late), and a cap of
-	// three for ten seconds costs more than one failed probe's hold.
 	return time.Second
 }
 
@@ -256,7 +275,7 @@ func (cc *concControl) grow(now time.Time) {
 	}
 	if now.Sub(cc.changed) >= cc.quiet() {
 		cc.cap++
-		cc.changed, cc.probed = now, true
+		cc.changed, cc.probed, cc.counted = now, true, false
 	}
 }
 

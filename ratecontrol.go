@@ -5,30 +5,31 @@ import "time"
 // rateControl learns the rate a server accepts when it says nothing of
 // its limit but 429s. A 429 is expensive: its Retry-After holds the whole
 // Client, so the design spends as few as it can, and most of the work
-// goes into making the first overshoot an accurate measurement rather
-// than into the control law after it (a textbook CUBIC probing every few
+// goes into making each overshoot an accurate measurement rather than
+// into the control law after it (a textbook CUBIC probing every few
 // seconds was tried, and its probes' holds cost more than it gained).
 //
 //   - Until the first 429 it does not pace. The requests accepted in the
 //     second before that 429 (B) are the opening's measurement: for the
 //     window limiters most servers run (n per second, fixed or sliding)
-//     B is the limit itself; for a token bucket it is about its burst.
-//   - It resumes at B a second and, while callers are held back by it,
-//     doubles the rate every slowStartStep. The 429 that ends this slow
-//     start answered a request sent T after the step began, and n
-//     requests sent since were accepted: if the server's tokens were
-//     full when the step began it allows about (n − B + ½)/T. The same
-//     is computed from the step before, and B a second is a floor when
-//     the opening looked like a window (B a second at least what the
-//     steps measured): the largest, within [r/4, r] for the rate r that
-//     failed, less a little headroom, is where pacing settles.
-//   - Steady state is a binary search between the last rate that held
-//     (lo) and the last that failed (hi): after a quiet spell held back
-//     by pacing, the rate moves halfway to hi, by 10% at most; after a
-//     429 it falls back to lo, or by a sixth when lo is unknown. A quiet
-//     spell is ten times the last Retry-After, at least probeEvery; once
-//     lo and hi are within 5% (converged) it is probeConverged, because
-//     the remaining gain is smaller than the hold a failed probe costs.
+//     B is the limit itself, and pacing settles just under it; for a
+//     token bucket B is about its burst.
+//   - Otherwise it resumes at B a second and, while callers are held
+//     back by it, doubles the rate every slowStartStep. The 429 that ends
+//     slow start is measured like every later one (below).
+//   - A 429 measures the server when the server's allowance was full as
+//     the failing rate began (it began after a hold, or after a lower
+//     rate that held): n requests accepted in the T since then mean the
+//     server allows about (n − B)/T a second, a token bucket's rate and a
+//     window's alike. Pacing goes just under that estimate.
+//   - When a 429 measures nothing (a bucket with no burst refuses the
+//     first pair sent too close), the rate is bracketed: lo held, hi
+//     failed. Each probe between them is chosen to be worth its risk:
+//     a failed probe costs the hold (H) of the whole Client, a good one
+//     gains its step for the next probeEvery (Q), so the next rate is
+//     halfway from lo to Q/(Q+H) of hi, which is plain bisection when
+//     429s ask for no wait. Once that step is under 2% the rate has
+//     converged, and it only probes again after probeConverged.
 //
 // Only one 429 per change of rate and hold counts: the others answered
 // requests sent at a rate already given up, or before the server's
@@ -47,14 +48,14 @@ type rateControl struct {
 	changed   time.Time // when rate last changed
 	limited   bool      // some caller waited for pacing since changed
 	stepOK    int       // accepted requests sent since stepFrom
-	stepFrom  time.Time // the last send before the rate applied
+	stepFrom  time.Time // the first send at the current rate; zero until then
+	stepWait  bool      // stepFrom is set by the next send
 	prevOK    int       // the same for the step before
 	prevFrom  time.Time
-	lastSend  time.Time // when pacing last let a request through
-	lastOK    bool      // and that request has been accepted
+	prevRate  float64
+	full      bool      // the server's allowance was full at stepFrom
 	quiet     time.Time // 429s to requests sent before this are not news
-	lo, hi    float64   // steady state: last rate that held, that failed
-	confirmed bool      // hi failed twice: not one unlucky 429
+	lo, hi    float64   // last rate that held, lowest that failed; 0 unknown
 	holdCost  time.Duration
 
 	// The first 429 is looked at again once an accepted answer says how
@@ -65,8 +66,9 @@ type rateControl struct {
 }
 
 const (
-	// Short steps reach the limit sooner; see throttled for why a step
-	// that ends before the server's burst runs out does no harm.
+	// Short steps reach the limit sooner; a step that ends before the
+	// server's burst runs out does no harm, since the 429 that ends slow
+	// start is measured from the earliest step that was already too fast.
 	slowStartStep = 150 * time.Millisecond
 	// Slow start begins no lower than this many requests a second: a
 	// bucket with no burst refuses the opening's second request, and
@@ -79,13 +81,21 @@ const (
 	// last second for the opening to count as a measurement of the
 	// server's allowance a second.
 	windowOpening = 16
-	// Each probe that overshoots costs a hold of the whole Client.
-	probeEvery       = 10 * time.Second
-	probeConverged   = 30 * time.Second
-	probeUnconfirmed = 2 * time.Second
-	// headroom keeps pacing just under the estimated limit.
-	headroom = 0.97
-	minRate  = 0.5 // requests per second; never stop entirely
+	// probeEvery is the horizon a probe's gain is weighed over against
+	// the hold a failed probe costs; probeConverged is how long a
+	// converged rate holds before the next probe, since the server's
+	// limit may rise; probeQuiet is the shortest spell a rate must hold
+	// before it counts as one that held.
+	probeEvery     = 10 * time.Second
+	probeConverged = 30 * time.Second
+	probeQuiet     = 2 * time.Second
+	// minProbe is the smallest step worth a probe's risk.
+	minProbe = 1.02
+	// headroom keeps pacing just under an estimated limit; windowHeadroom
+	// under one the opening measured exactly, as a window's count.
+	headroom       = 0.97
+	windowHeadroom = 0.98
+	minRate        = 0.5 // requests per second; never stop entirely
 )
 
 // current is the rate to pace at; 0 while none is known.
@@ -99,11 +109,21 @@ func (rc *rateControl) current() float64 {
 // forget returns to not pacing: the first 429 turned out to be about
 // concurrency, not rate.
 func (rc *rateControl) forget() {
-	*rc = rateControl{holdCost: rc.holdCost, quiet: rc.quiet, lastSend: rc.lastSend}
+	// Field by field, not a composite literal: that would build the whole
+	// struct, okTimes included, in the frame of every caller it is
+	// inlined into, and a 12 KB frame on the path of every answer makes
+	// each goroutine regrow its stack after every GC.
+	holdCost, quiet := rc.holdCost, rc.quiet
+	*rc = rateControl{}
+	rc.holdCost, rc.quiet = holdCost, quiet
 }
 
 func (rc *rateControl) sentAt(now time.Time) {
-	rc.lastSend, rc.lastOK = now, false
+	// A request let through before the change (and only heard of now)
+	// is not the step's first.
+	if rc.stepWait && !now.Before(rc.since()) {
+		rc.stepFrom, rc.stepWait = now, false
+	}
 }
 
 // accepted records a response that was not a 429 to a request sent at
@@ -114,74 +134,68 @@ func (rc *rateControl) accepted(now, sent time.Time) {
 	switch {
 	case !rc.known:
 	case sent.Before(rc.firstHit):
-		rc.burst++ // answered after the first 429, but part of the burst
+		// Answered after the first 429, but part of the opening: with
+		// many callers, much of it is still in flight when that 429
+		// comes back.
+		rc.burst++
+		if rc.window && rc.rate < windowHeadroom*float64(rc.burst) && rc.lo == 0 {
+			rc.rate, rc.hi = windowHeadroom*float64(rc.burst), float64(rc.burst)
+		}
 	default:
-		if !sent.Before(rc.stepFrom) {
+		if !rc.stepFrom.IsZero() && !sent.Before(rc.stepFrom) {
 			rc.stepOK++
 		}
 		if !sent.Before(rc.prevFrom) {
 			rc.prevOK++
 		}
 	}
-	if sent.Equal(rc.lastSend) {
-		rc.lastOK = true
-	}
 	rc.grow(now)
 }
 
 // grow raises the rate while callers are held back by it: in slow start
 // doubling for every slowStartStep passed (from at least the burst the
-// server showed), later by the binary search's probes.
+// server showed), later by probes.
 func (rc *rateControl) grow(now time.Time) {
 	if !rc.known || !rc.limited || now.Before(rc.quiet) {
 		return
 	}
 	elapsed := now.Sub(rc.since())
-	quiet := rc.probeQuiet()
 	switch {
 	case rc.slowStart && rc.rate < float64(rc.burst):
 		// The first 429 came before the burst's answers were counted.
 		rc.set(now, float64(rc.burst))
 	case rc.slowStart && elapsed >= slowStartStep:
 		rc.set(now, max(rc.rate*2, float64(rc.burst)))
-	case !rc.slowStart && elapsed >= quiet:
+	case rc.slowStart:
+	case elapsed >= rc.holdFor():
 		rc.lo = rc.rate
-		switch {
-		case rc.hi > rc.rate*1.05:
-			rc.set(now, min((rc.rate+rc.hi)/2, rc.rate*1.1))
-		case !rc.confirmed:
-			// One 429 is weak evidence: the requests a pacer spaces
-			// evenly reach the server jittered, and a bucket with
-			// little burst refuses the closest pair. Try past it.
-			step := 1.1
-			if rc.window {
-				// The opening measured the allowance a second: the
-				// limit is near, and each overshoot costs a hold.
-				step = 1.04
-			}
-			rc.hi = 0
-			rc.set(now, rc.rate*step)
-		default:
-			// The server's limit may have risen since hi was measured.
-			rc.hi, rc.confirmed = 0, false
-			rc.set(now, rc.rate*1.05)
+		x := rc.probe()
+		if x < rc.rate*minProbe {
+			// Converged, and held for long: the server's limit may have
+			// risen since hi failed.
+			rc.hi, x = 0, rc.rate*1.05
 		}
+		rc.set(now, x)
 	}
 }
 
-// probeQuiet is how long the rate must hold before a probe above it.
-func (rc *rateControl) probeQuiet() time.Duration {
-	if !rc.confirmed {
-		if rc.window {
-			return max(probeEvery/2, 3*rc.holdCost)
-		}
-		return max(probeUnconfirmed, 3*rc.holdCost)
+// probe is the rate to try next above one that held: halfway from it to
+// the part of hi that is worth a hold's risk (see the type's doc), or
+// 10% up while nothing above has failed.
+func (rc *rateControl) probe() float64 {
+	if rc.hi <= rc.rate {
+		return rc.rate * 1.1
 	}
-	quiet := max(probeEvery, 10*rc.holdCost)
-	if converged := rc.hi > 0 && rc.hi <= rc.rate*1.05; converged {
-		quiet = max(probeConverged, quiet)
+	q, h := probeEvery.Seconds(), rc.holdCost.Seconds()
+	return min((rc.rate+rc.hi*q/(q+h))/2, rc.rate*1.5)
+}
+
+// holdFor is how long the rate must hold before grow moves it.
+func (rc *rateControl) holdFor() time.Duration {
+	if rc.hi > rc.rate && rc.probe() < rc.rate*minProbe {
+		return max(probeConverged, 10*rc.holdCost)
 	}
-	return quiet
+	return max(probeQuiet, 3*rc.holdCost)
 }
 
 // growthAt is when grow may next change the rate; zero when it cannot.
@@ -192,7 +206,7 @@ func (rc *rateControl) growthAt() time.Time {
 	case rc.slowStart:
 		return rc.since().Add(slowStartStep)
 	}
-	return rc.since().Add(rc.probeQuiet())
+	return rc.since().Add(rc.holdFor())
 }
 
 // throttled records a counted 429, received at now, to a request sent at
@@ -208,73 +222,106 @@ func (rc *rateControl) throttled(now, sent, quiet time.Time, lat time.Duration, 
 		rc.burst = rc.acceptedSince(sent.Add(-time.Second))
 		if rc.burst >= windowOpening && rc.burst < len(rc.okTimes) {
 			// A second's worth of requests got through before the first
-			// refusal: the opening measured a window's (or a bucket's)
-			// allowance a second. Doubling past it would only spend a
-			// fresh window's allowance fast and overshoot; probe up
-			// from it instead.
+			// refusal: the opening measured a window's allowance a
+			// second, which is the limit. Doubling past it would only
+			// spend a fresh window's allowance fast and overshoot.
 			rc.slowStart, rc.window = false, true
+			rc.hi = float64(rc.burst)
 		}
 		rc.set(now, max(headroomIf(rc.window)*float64(rc.burst), slowStartFloor))
 	case sent.Before(rc.changed) || sent.Before(rc.quiet):
 		return // not news
-	case rc.slowStart:
-		rc.slowStart = false
-		r := rc.rate
-		// Only the step that failed sent faster than the server allows,
-		// so only its drain says what the server allows; the step
-		// before held, at half the rate.
-		est, upper := rc.estimate(rc.stepOK, rc.stepFrom, sent)
-		// What the server let through in the last second of overload is
-		// a floor for it (two windows' worth, at most, for a window
-		// limiter, which the probes then correct).
-		est = max(est, float64(rc.acceptedSince(sent.Add(-time.Second))))
-		good := r / 2
-		if rc.prevFrom.IsZero() {
-			good = r / 4 // failed at the first step: little is known
-		}
-		rc.lo, rc.hi = 0, r
-		if upper > 0 {
-			// Probes need not pass a limit already measured.
-			rc.hi = min(r, upper)
-		}
-		if upper == 0 {
-			// The failing step was too short to measure (a bucket with
-			// no burst refuses at once): start between what held and
-			// what failed, and let the probes find the rest.
-			est = good * 1.25
-		}
-		if b := float64(rc.burst); b >= est && b < r {
-			// The steps measured no more than the opening's window did:
-			// a window limiter, whose limit the opening measured.
-			rc.window, est, rc.hi = true, b, b
-		}
-		rc.set(now, headroom*min(max(est, good), r))
 	default:
-		// A second failure near the same rate confirms it.
-		rc.confirmed = rc.hi > 0 && rc.rate >= rc.hi*0.9 && rc.rate <= rc.hi*1.1
-		cut := 0.85
-		if now.Sub(rc.since()) < 3*time.Second {
-			// Refused again soon after a cut: the limit fell, or
-			// lies well below; close in faster.
-			cut = 0.75
-		}
-		rc.hi = rc.rate
-		r := rc.rate * cut
-		if rc.lo > 0 && rc.lo < rc.rate {
-			r = max(min(rc.lo, r/cut*0.95), r)
-		}
-		rc.set(now, r)
-		rc.lo = 0
+		rc.overshot(now, sent)
 	}
 	rc.holdCost = max(quiet.Sub(now), 0) // zero without Retry-After
 	rc.quiet = later(quiet, now.Add(rc.slot()))
+	// The server's allowance refills while it asks for quiet: the next
+	// rate's drain is counted from the hold's end. Without a hold,
+	// nothing says when it is full again.
+	rc.full = quiet.After(now)
+	if rc.full {
+		rc.stepFrom, rc.stepOK, rc.stepWait = time.Time{}, 0, true
+	}
+}
+
+// overshot lowers the rate after a counted 429 to a request sent at sent
+// (see the type's doc).
+func (rc *rateControl) overshot(now, sent time.Time) {
+	r := rc.rate
+	if rc.lo >= r*0.999 {
+		rc.lo = 0 // what held fails now: the limit fell
+	}
+	var est float64
+	switch {
+	case rc.window:
+		// A window's count is what it let through in the last second.
+		est = float64(rc.acceptedSince(sent.Add(-time.Second))) * windowHeadroom / headroom
+	case rc.full && rc.burst >= minDrain:
+		// Without a burst to drain, a step fails on the first pair the
+		// network brings too close, and its drain is its own rate.
+		est, _ = rc.estimate(rc.stepOK, rc.stepFrom, sent)
+	}
+	if rc.slowStart {
+		rc.slowStart = false
+		// A bucket's burst hides a step that is already too fast, and
+		// then this step began with the allowance part spent, which
+		// makes its own drain too low: the step before measures too, if
+		// it was faster than what it measured. Both err low, so the
+		// larger wins. Without a burst of minDrain or more the step
+		// before cannot have hidden an overshoot, and its drain would
+		// only be its own rate less the burst.
+		if e, _ := rc.estimate(rc.prevOK, rc.prevFrom, sent); e < rc.prevRate && rc.burst >= minDrain {
+			est = max(est, e)
+		}
+		if b := float64(rc.burst); b >= est && b >= windowOpening && b < r {
+			// The steps measured no more than the opening did: a window
+			// limiter, whose limit the opening measured.
+			rc.window, est = true, b*windowHeadroom/headroom
+		}
+		if est == 0 {
+			rc.lo = rc.prevRate // the step before held
+		}
+	}
+	rc.hi = r
+	var next float64
+	switch {
+	case est > 0:
+		next = min(headroom*est, r*headroom)
+		rc.hi = min(r, est*1.1)
+		rc.lo = min(rc.lo, next)
+	case rc.lo > 0:
+		next = rc.probe2(rc.lo)
+	default:
+		cut := 0.85
+		if now.Sub(rc.since()) < 3*time.Second {
+			// Refused again soon after a cut: the limit fell, or lies
+			// well below; close in faster.
+			cut = 0.75
+		}
+		next = r * cut
+	}
+	rc.set(now, max(next, r/4))
+}
+
+// probe2 is what to try after a failure with lo known to hold: the
+// probe from lo when it is worth its risk, else lo.
+func (rc *rateControl) probe2(lo float64) float64 {
+	saved := rc.rate
+	rc.rate = lo
+	x := rc.probe()
+	rc.rate = saved
+	if x < lo*minProbe {
+		return lo
+	}
+	return x
 }
 
 // acceptedSince counts accepted requests sent at or after t (as far as
 // the ring of recent ones goes back).
 func (rc *rateControl) acceptedSince(t time.Time) int {
 	n := 0
-	for _, s := range rc.okTimes {
+	for _, s := range &rc.okTimes { // by pointer: no copy of the array
 		if !s.IsZero() && !s.Before(t) {
 			n++
 		}
@@ -327,21 +374,11 @@ func (rc *rateControl) since() time.Time {
 }
 
 func (rc *rateControl) set(now time.Time, r float64) {
-	// The server's tokens start to drain with the last request sent on
-	// the old schedule (before it they were full), so a step is counted
-	// from there; after a hold they are full again at its end.
-	rc.prevFrom, rc.prevOK = rc.stepFrom, rc.stepOK
-	rc.stepFrom = rc.lastSend
-	if q := rc.quiet; rc.stepFrom.Before(q) && !q.After(now) {
-		rc.stepFrom = q
-	}
-	if rc.stepFrom.IsZero() {
-		rc.stepFrom = now
-	}
-	rc.stepOK = 0
-	if rc.stepFrom.Equal(rc.lastSend) && rc.lastOK {
-		rc.stepOK = 1 // answered before the change, and counts in this step
-	}
+	// A step is counted from its first request: the server's allowance
+	// was full before it when the rate before held (or a hold ended),
+	// and drains from there when the new rate is too fast.
+	rc.prevFrom, rc.prevOK, rc.prevRate = rc.stepFrom, rc.stepOK, rc.rate
+	rc.stepFrom, rc.stepOK, rc.stepWait, rc.full = time.Time{}, 0, true, true
 	rc.rate = max(r, minRate)
 	rc.changed = now
 	rc.limited = false
