@@ -35,6 +35,9 @@ type Client struct {
 	// hc sends each attempt: the caller's client with the SDK's redirect
 	// rule. Each call wraps it for go-retryablehttp; see transport.go.
 	hc *http.Client
+	// direct is set when hc is nothing but a transport and the redirect
+	// rule, which send then skips to; see send.go.
+	direct bool
 
 	maxRetries     int
 	backoffMin     time.Duration
@@ -146,6 +149,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.hc = withRedirectRule(cfg.httpClient)
+	c.direct = direct(c.hc)
 
 	adaptive := !cfg.limitSet
 	if cfg.adaptive != nil {

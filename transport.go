@@ -57,7 +57,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		actx, cancel = context.WithTimeoutCause(ctx, timeout, errAttemptTimeout)
 	}
 	start = time.Now()
-	resp, err := c.hc.Do(req.WithContext(actx))
+	resp, err := c.send(req.WithContext(actx))
 	switch {
 	case told != nil:
 		told(answerOf(start, time.Now(), resp))

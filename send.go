@@ -1,0 +1,76 @@
+package agents
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// send sends one attempt with the Client's *http.Client, following its
+// redirects under the SDK's rule. When that client adds nothing to its
+// transport but the redirect rule (no Jar, no Timeout: the SDK's own
+// client, and most given to WithHTTPClient), the request goes straight
+// to the transport: a second *http.Client.Do under go-retryablehttp's
+// would clone the headers again and deepen every call's stack, which
+// goroutines pay for in regrowth after each GC shrinks them. Whatever
+// the *http.Client would act on (a redirect, an error, a malformed
+// answer) is handed to it as the transport's answer to its first
+// request, so that it follows, checks and wraps exactly as it would
+// have: the fast path is only ever taken where Do returns the
+// transport's response unchanged.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	if !c.direct {
+		return c.hc.Do(req)
+	}
+	rt := c.hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport // as http.Client does, at the time of the call
+	}
+	resp, err := rt.RoundTrip(req)
+	if err == nil && resp != nil && resp.Body != nil && !redirectStatus(resp.StatusCode) {
+		return resp, nil
+	}
+	if err == nil && resp == nil {
+		// Named as net/http names it, with the transport's type rather
+		// than the replay's.
+		err = fmt.Errorf("http: RoundTripper implementation (%T) returned a nil *Response with a nil error", rt)
+	}
+	hc := *c.hc
+	hc.Transport = &replay{resp: resp, err: err, next: rt}
+	return hc.Do(req)
+}
+
+// direct reports whether hc adds nothing to its transport that send's
+// fast path would skip: a Jar sets and stores cookies on every request
+// and a Timeout bounds every one, so either keeps hc.Do in the path.
+func direct(hc *http.Client) bool {
+	return hc.Jar == nil && hc.Timeout == 0
+}
+
+// redirectStatus reports the statuses that http.Client may follow; see
+// net/http's redirectBehavior.
+func redirectStatus(code int) bool {
+	switch code {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// replay answers an *http.Client's first request with what the transport
+// already answered, and sends the rest (the redirects it follows) to the
+// transport. A client calls its transport one request at a time.
+type replay struct {
+	resp *http.Response
+	err  error
+	next http.RoundTripper
+	used bool
+}
+
+func (r *replay) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !r.used {
+		r.used = true
+		return r.resp, r.err
+	}
+	return r.next.RoundTrip(req)
+}
