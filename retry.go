@@ -56,6 +56,7 @@ type callState struct {
 	// for how long, which "context deadline exceeded" alone does not say.
 	host  string
 	start time.Time
+	at    attempt // the attempt under way
 }
 
 var callPool = sync.Pool{New: func() any { return newCall() }}

@@ -5,30 +5,40 @@ import (
 	"net/http"
 )
 
-// send sends one attempt with the Client's *http.Client, following its
-// redirects under the SDK's rule. When that client adds nothing to its
-// transport but the redirect rule (no Jar, no Timeout: the SDK's own
-// client, and most given to WithHTTPClient), the request goes straight
-// to the transport: a second *http.Client.Do under go-retryablehttp's
-// would clone the headers again and deepen every call's stack, which
-// goroutines pay for in regrowth after each GC shrinks them. Whatever
-// the *http.Client would act on (a redirect, an error, a malformed
-// answer) is handed to it as the transport's answer to its first
-// request, so that it follows, checks and wraps exactly as it would
-// have: the fast path is only ever taken where Do returns the
-// transport's response unchanged.
-func (c *Client) send(req *http.Request) (*http.Response, error) {
+// directTransport returns the transport that an attempt is sent to
+// straight, or nil when it must go through the Client's *http.Client,
+// which follows its redirects under the SDK's rule. When that client adds
+// nothing to its transport but the redirect rule (no Jar, no Timeout: the
+// SDK's own client, and most given to WithHTTPClient), the request goes
+// straight to the transport: a second *http.Client.Do under
+// go-retryablehttp's would clone the headers again and deepen every
+// call's stack, which goroutines pay for in regrowth after each GC
+// shrinks them. Whatever the *http.Client would act on (a redirect, an
+// error, a malformed answer: whatever passes refuses) is given to it with
+// handOver, so that it follows, checks and wraps exactly as it would
+// have: the fast path is only ever taken where Do returns the transport's
+// response unchanged. attemptTransport.RoundTrip calls the transport
+// itself rather than through a helper: one frame less under every
+// goroutine parked in an attempt, for each GC to walk.
+func (c *Client) directTransport() http.RoundTripper {
 	if !c.direct {
-		return c.hc.Do(req)
+		return nil
 	}
-	rt := c.hc.Transport
-	if rt == nil {
-		rt = http.DefaultTransport // as http.Client does, at the time of the call
+	if rt := c.hc.Transport; rt != nil {
+		return rt
 	}
-	resp, err := rt.RoundTrip(req)
-	if err == nil && resp != nil && resp.Body != nil && !redirectStatus(resp.StatusCode) {
-		return resp, nil
-	}
+	return http.DefaultTransport // as http.Client does, at the time of the call
+}
+
+// passes reports whether hc.Do would return the transport's answer
+// unchanged: a response with a body that is no redirect.
+func passes(resp *http.Response, err error) bool {
+	return err == nil && resp != nil && resp.Body != nil && !redirectStatus(resp.StatusCode)
+}
+
+// handOver gives the transport's answer to a copy of hc as its
+// transport's first answer, for hc to follow, check or wrap.
+func (c *Client) handOver(req *http.Request, rt http.RoundTripper, resp *http.Response, err error) (*http.Response, error) {
 	if err == nil && resp == nil {
 		// Named as net/http names it, with the transport's type rather
 		// than the replay's.

@@ -25,24 +25,55 @@ type attemptTransport call
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	cl := (*call)(t)
+	areq, err := cl.admit(req)
+	if err != nil {
+		return nil, err
+	}
+	// Sent as directTransport says, with no frame of its own between.
+	var resp *http.Response
+	if rt := cl.c.directTransport(); rt == nil {
+		resp, err = cl.c.hc.Do(areq)
+	} else if resp, err = rt.RoundTrip(areq); !passes(resp, err) {
+		resp, err = cl.c.handOver(areq, rt, resp, err)
+	}
+	return cl.settle(req, resp, err)
+}
+
+// attempt is what RoundTrip keeps of the attempt under way between admit
+// and settle. It lives in the pooled call rather than in RoundTrip's
+// frame, which stays small: a goroutine spends the attempt parked below
+// that frame, and every GC walks it.
+type attempt struct {
+	tk     ticket
+	told   func(Answer)
+	actx   context.Context // the attempt's context: the call's, or one with the attempt timeout
+	cancel context.CancelFunc
+	start  time.Time
+	// body wraps the attempt's response body. A call has one attempt
+	// at a time, and each attempt's body is closed before the next
+	// attempt and before the call ends, so one per call serves them all.
+	body attemptBody
+}
+
+// admit runs an attempt past the pacer and the hooks and arms its
+// timeout; it returns the request to send, or why none is sent.
+func (cl *call) admit(req *http.Request) (*http.Request, error) {
 	c, timeout := cl.c, cl.opts.attemptTimeout
 	ctx := req.Context()
 	start := time.Now()
-	var (
-		tk   ticket
-		told func(Answer)
-		err  error
-	)
+	var err error
+	at := &cl.at
+	at.tk, at.told = ticket{}, nil
 	if c.pace != nil {
-		told, err = c.pace.Wait(ctx)
+		at.told, err = c.pace.Wait(ctx)
 		switch {
-		case err == nil && told == nil:
-			told = func(Answer) {}
+		case err == nil && at.told == nil:
+			at.told = func(Answer) {}
 		case err != nil:
 			err = paceRefusal(ctx, err)
 		}
 	} else {
-		tk, err = c.pacer.wait(ctx)
+		at.tk, err = c.pacer.wait(ctx)
 	}
 	waited := time.Since(start)
 	cl.waited += waited
@@ -52,32 +83,41 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	cl.attempts++
 	cl.sent(req, waited)
-	actx, cancel := ctx, context.CancelFunc(noop)
+	at.actx, at.cancel = ctx, context.CancelFunc(noop)
 	if timeout > 0 && !deadlineWithin(ctx, timeout) {
-		actx, cancel = context.WithTimeoutCause(ctx, timeout, errAttemptTimeout)
+		at.actx, at.cancel = context.WithTimeoutCause(ctx, timeout, errAttemptTimeout)
+		req = req.WithContext(at.actx)
 	}
-	start = time.Now()
-	resp, err := c.send(req.WithContext(actx))
+	at.start = time.Now()
+	return req, nil
+}
+
+// settle tells the pacer and the hooks how an attempt ended, and hands
+// its response on with a body that keeps the attempt's timeout.
+func (cl *call) settle(req *http.Request, resp *http.Response, err error) (*http.Response, error) {
+	c, at := cl.c, &cl.at
 	switch {
-	case told != nil:
-		told(answerOf(start, time.Now(), resp))
+	case at.told != nil:
+		at.told(answerOf(at.start, time.Now(), resp))
 	case resp != nil:
-		c.pacer.done(tk, resp.StatusCode, resp.Header)
+		c.pacer.done(at.tk, resp.StatusCode, resp.Header)
 	default:
-		c.pacer.done(tk, 0, nil)
+		c.pacer.done(at.tk, 0, nil)
 	}
+	ctx, timeout := req.Context(), cl.opts.attemptTimeout
 	if err != nil {
-		cancel()
-		if terr := c.timedOut(ctx, actx, err, timeout); terr != nil {
+		at.cancel()
+		if terr := c.timedOut(ctx, at.actx, err, timeout); terr != nil {
 			err = &ownError{terr}
 		}
-		cl.answered(nil, err, time.Since(start))
+		cl.answered(nil, err, time.Since(at.start))
 		return nil, err
 	}
-	cl.answered(resp, nil, time.Since(start))
+	cl.answered(resp, nil, time.Since(at.start))
 	// The attempt's deadline must also cover reading the body, so it is
 	// released only when the body is closed.
-	resp.Body = &attemptBody{ReadCloser: resp.Body, c: c, ctx: ctx, actx: actx, cancel: cancel, timeout: timeout}
+	at.body = attemptBody{ReadCloser: resp.Body, c: c, ctx: ctx, actx: at.actx, cancel: at.cancel, timeout: timeout}
+	resp.Body = &at.body
 	return resp, nil
 }
 
