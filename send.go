@@ -49,7 +49,7 @@ func (c *Client) handOver(req *http.Request, rt http.RoundTripper, resp *http.Re
 	return hc.Do(req)
 }
 
-// direct reports whether hc adds nothing to its transport that send's
+// direct reports whether hc adds nothing to its transport that the
 // fast path would skip: a Jar sets and stores cookies on every request
 // and a Timeout bounds every one, so either keeps hc.Do in the path.
 func direct(hc *http.Client) bool {
