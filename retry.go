@@ -30,6 +30,11 @@ type call struct {
 	hc     http.Client
 	rc     retryablehttp.Client
 	handle retryablehttp.ResponseHandlerFunc
+	// areq is the request an attempt with a timeout is sent with, kept
+	// from call to call; areqLent says a transport may still hold it.
+	// See call.withContext.
+	areq     http.Request
+	areqLent bool
 }
 
 // callState is what one call knows; it is zeroed when the call goes back
@@ -132,6 +137,10 @@ func (c *Client) fetch(ctx context.Context, agentKey, rawURL string, o callOptio
 // clients and hooks bound to it.
 func (cl *call) release() {
 	cl.callState = callState{}
+	if cl.areqLent {
+		return // a transport may still hold areq: the call is left to the GC
+	}
+	cl.areq = http.Request{}
 	callPool.Put(cl)
 }
 

@@ -49,6 +49,7 @@ type attempt struct {
 	actx   context.Context // the attempt's context: the call's, or one with the attempt timeout
 	cancel context.CancelFunc
 	start  time.Time
+	lent   bool // the attempt is sent with the call's areq
 	// body wraps the attempt's response body. A call has one attempt
 	// at a time, and each attempt's body is closed before the next
 	// attempt and before the call ends, so one per call serves them all.
@@ -63,7 +64,7 @@ func (cl *call) admit(req *http.Request) (*http.Request, error) {
 	start := time.Now()
 	var err error
 	at := &cl.at
-	at.tk, at.told = ticket{}, nil
+	at.tk, at.told, at.lent = ticket{}, nil, false
 	if c.pace != nil {
 		at.told, err = c.pace.Wait(ctx)
 		switch {
@@ -86,10 +87,26 @@ func (cl *call) admit(req *http.Request) (*http.Request, error) {
 	at.actx, at.cancel = ctx, context.CancelFunc(noop)
 	if timeout > 0 && !deadlineWithin(ctx, timeout) {
 		at.actx, at.cancel = context.WithTimeoutCause(ctx, timeout, errAttemptTimeout)
-		req = req.WithContext(at.actx)
+		req = cl.withContext(req, at.actx)
 	}
 	at.start = time.Now()
 	return req, nil
+}
+
+// withContext returns req with the attempt's context. It copies req into
+// the call's own areq when no transport holds that any more, rather than
+// into a new request every attempt, which was a twentieth of what a call
+// allocated. The RoundTripper contract lets a caller reuse a request
+// once the response's body is closed; a transport that answered with an
+// error may still hold it, so areq then stays lent for the rest of the
+// call, and the call is not pooled again (see release).
+func (cl *call) withContext(req *http.Request, ctx context.Context) *http.Request {
+	if cl.areqLent {
+		return req.WithContext(ctx)
+	}
+	cl.areq = *req.WithContext(ctx)
+	cl.areqLent, cl.at.lent = true, true
+	return &cl.areq
 }
 
 // settle tells the pacer and the hooks how an attempt ended, and hands
@@ -117,6 +134,9 @@ func (cl *call) settle(req *http.Request, resp *http.Response, err error) (*http
 	// The attempt's deadline must also cover reading the body, so it is
 	// released only when the body is closed.
 	at.body = attemptBody{ReadCloser: resp.Body, c: c, ctx: ctx, actx: at.actx, cancel: at.cancel, timeout: timeout}
+	if at.lent {
+		at.body.lent = &cl.areqLent
+	}
 	resp.Body = &at.body
 	return resp, nil
 }
@@ -203,6 +223,9 @@ type attemptBody struct {
 	// nothing left to drain; a page read whole, the usual case, then
 	// closes without the drain's allocations.
 	eof bool
+	// lent, when the attempt was sent with the call's areq, is cleared
+	// once the body is closed and the transport is done with it.
+	lent *bool
 }
 
 func (b *attemptBody) Read(p []byte) (int, error) {
@@ -224,6 +247,9 @@ func (b *attemptBody) Close() error {
 		b.eof = true // a second Close has nothing left to drain either
 	}
 	err := b.ReadCloser.Close()
+	if b.lent != nil {
+		*b.lent = false
+	}
 	b.cancel()
 	return err
 }
