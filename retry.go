@@ -35,6 +35,10 @@ type call struct {
 	// See call.withContext.
 	areq     http.Request
 	areqLent bool
+	// timer bounds the call's attempts when its context cannot end
+	// (see attemptCtx); disarm ends the attempt under way.
+	timer  attemptTimer
+	disarm context.CancelFunc
 }
 
 // callState is what one call knows; it is zeroed when the call goes back
@@ -81,6 +85,11 @@ func newCall() *call {
 		ErrorHandler: cl.giveUp,
 	}
 	cl.handle = cl.handleResponse
+	cl.disarm = func() {
+		if c := cl.at.tctx; c != nil {
+			cl.timer.disarm(c)
+		}
+	}
 	return cl
 }
 

@@ -48,6 +48,7 @@ type attempt struct {
 	told   func(Answer)
 	actx   context.Context // the attempt's context: the call's, or one with the attempt timeout
 	cancel context.CancelFunc
+	tctx   *attemptCtx // actx, when it is one
 	start  time.Time
 	lent   bool // the attempt is sent with the call's areq
 	// body wraps the attempt's response body. A call has one attempt
@@ -84,9 +85,14 @@ func (cl *call) admit(req *http.Request) (*http.Request, error) {
 	}
 	cl.attempts++
 	cl.sent(req, waited)
-	at.actx, at.cancel = ctx, context.CancelFunc(noop)
+	at.actx, at.cancel, at.tctx = ctx, context.CancelFunc(noop), nil
 	if timeout > 0 && !deadlineWithin(ctx, timeout) {
-		at.actx, at.cancel = context.WithTimeoutCause(ctx, timeout, errAttemptTimeout)
+		if ctx.Done() == nil {
+			at.tctx = cl.timer.arm(ctx, timeout)
+			at.actx, at.cancel = at.tctx, cl.disarm
+		} else {
+			at.actx, at.cancel = context.WithTimeoutCause(ctx, timeout, errAttemptTimeout)
+		}
 		req = cl.withContext(req, at.actx)
 	}
 	at.start = time.Now()
@@ -173,7 +179,7 @@ func (c *Client) timedOut(ctx, actx context.Context, err error, timeout time.Dur
 	if ctx.Err() != nil {
 		return nil
 	}
-	if context.Cause(actx) == errAttemptTimeout {
+	if tctx, ok := actx.(*attemptCtx); ok && tctx.Err() == context.DeadlineExceeded || context.Cause(actx) == errAttemptTimeout {
 		return &attemptTimeoutError{d: timeout}
 	}
 	var ne net.Error
