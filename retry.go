@@ -22,9 +22,12 @@ import (
 // handed the request's context and the decision to wait must be made once,
 // with the deadline in view, and then carried out as decided. Calls are
 // pooled with their clients and hooks bound, so that a call allocates
-// none of them; only callState is per call.
+// none of them; only callState and at are per call.
 type call struct {
 	callState
+	// at is the attempt under way; it is zeroed with callState, but
+	// kept out of it so that fetch does not build it on its stack.
+	at attempt
 	// hc sends the call's attempts through attemptTransport, and rc
 	// drives them; both point back at this call.
 	hc     http.Client
@@ -65,7 +68,6 @@ type callState struct {
 	// for how long, which "context deadline exceeded" alone does not say.
 	host  string
 	start time.Time
-	at    attempt // the attempt under way
 }
 
 var callPool = sync.Pool{New: func() any { return newCall() }}
@@ -146,6 +148,7 @@ func (c *Client) fetch(ctx context.Context, agentKey, rawURL string, o callOptio
 // clients and hooks bound to it.
 func (cl *call) release() {
 	cl.callState = callState{}
+	cl.at = attempt{}
 	if cl.areqLent {
 		return // a transport may still hold areq: the call is left to the GC
 	}
