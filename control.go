@@ -158,13 +158,15 @@ func (c *controller) throttled(a answer, quiet time.Time) {
 		c.conc.refused(a.recv, a.inflight, !a.sent.Before(c.conc.changed))
 		return
 	}
-	if c.rate.pendingFirst && c.latOK == 0 && a.inflight >= 1 {
+	if c.rate.pendingFirst && c.latOK == 0 {
 		// Until an accepted answer says how long the server takes, the
-		// opening's 429s are kept in view: the fewest in flight beside
-		// one of them, and the quickest. On a busy machine a burst's
-		// answers queue for the CPU, and the slowest 429 of sixteen can
-		// take as long as a slow server's accepted answer.
-		c.rate.firstInflight = min(c.rate.firstInflight, a.inflight)
+		// opening's 429s are kept in view: the most in flight beside one
+		// of them, and the quickest. A burst's requests wait for their
+		// dials, so the first sent (with none beside it) may arrive after
+		// others and be refused; and on a busy machine the answers queue
+		// for the CPU, so the slowest 429 of sixteen can take as long as a
+		// slow server's accepted answer.
+		c.rate.firstInflight = max(c.rate.firstInflight, a.inflight)
 		c.rate.firstLat = min(c.rate.firstLat, a.latency())
 	}
 	c.rate.throttled(a.recv, a.sent, quiet, a.latency(), a.inflight)

@@ -98,12 +98,18 @@
 //     guarded, not paced; a spent quota stops the Client for at most a
 //     minute at a time, like a hold.
 //   - Without headers, it sends freely until the first 429, then learns
-//     the rate the server accepts: a slow start from what got through,
-//     a cut on each counted 429, and probes back up that grow rarer as
-//     the limit is confirmed.
+//     the rate the server accepts. Each 429 holds the whole Client, so
+//     each is made a measurement: an opening that got a second's worth
+//     through measured a window's limit; otherwise a slow start doubles
+//     until refused, and what got through since the server's allowance
+//     was last full says the server's rate. Where nothing can be
+//     measured, the rate is bracketed between one that held and one that
+//     failed, and each probe between them is weighed against the hold
+//     it risks; a converged rate probes again only after 30 seconds.
 //   - When 429s come fast while slow requests of its own are in flight,
 //     the server caps concurrency, not rate: the Client then caps its
-//     requests in flight instead of slowing down.
+//     requests in flight at the number the opening found in the
+//     server's slots, instead of slowing down.
 //
 // [Client.PacingStats] reports what the Client believes and does (its
 // pace, the server's limit as announced, holds, 429s and retries), for a

@@ -176,7 +176,15 @@ func (qc *quotaControl) rate(now time.Time) float64 {
 func (qc *quotaControl) blockedUntil(now time.Time) time.Time {
 	// A Client whose share was cut spends only its share of what
 	// remains: every Client of a fleet is told the same Remaining.
-	left := int(float64(qc.remaining)*qc.share+0.5) - int(qc.seq-qc.remSeq)
+	spent := float64(qc.seq - qc.remSeq)
+	if qc.share < 1 && qc.limit > 0 && qc.window < longWindow {
+		// In a fleet, others spend the same window meanwhile: at most
+		// the limit's pace in all, of which this Client's share is its
+		// own. What the fleet spent since then comes off what remained.
+		fleet := now.Sub(qc.remSent).Seconds() * float64(qc.limit) / qc.window.Seconds()
+		spent = max(spent, fleet*qc.share)
+	}
+	left := int(float64(qc.remaining)*qc.share+0.5) - int(math.Ceil(spent))
 	if qc.remSeq == 0 || left > 0 {
 		return time.Time{}
 	}

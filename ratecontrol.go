@@ -89,6 +89,10 @@ const (
 	probeEvery     = 10 * time.Second
 	probeConverged = 30 * time.Second
 	probeQuiet     = 2 * time.Second
+	// minEstimate is the smallest part of the failing rate a drain
+	// estimate is believed at: a limit that halves under a running
+	// Client measures about 0.5.
+	minEstimate = 0.4
 	// minProbe is the smallest step worth a probe's risk.
 	minProbe = 1.02
 	// headroom keeps pacing just under an estimated limit; windowHeadroom
@@ -215,10 +219,7 @@ func (rc *rateControl) throttled(now, sent, quiet time.Time, lat time.Duration, 
 	switch {
 	case !rc.known:
 		rc.known, rc.slowStart, rc.firstHit = true, true, now
-		rc.pendingFirst, rc.firstInflight, rc.firstLat = true, max(inflight, 1), lat
-		if inflight < 1 {
-			rc.firstInflight = 0
-		}
+		rc.pendingFirst, rc.firstInflight, rc.firstLat = true, inflight, lat
 		rc.burst = rc.acceptedSince(sent.Add(-time.Second))
 		if rc.burst >= windowOpening && rc.burst < len(rc.okTimes) {
 			// A second's worth of requests got through before the first
@@ -262,8 +263,13 @@ func (rc *rateControl) overshot(now, sent time.Time) {
 		// network brings too close, and its drain is its own rate.
 		est, _ = rc.estimate(rc.stepOK, rc.stepFrom, sent)
 	}
+	// In slow start the step that failed may lie far past the limit (a
+	// burst hides the one before it): the last rate that held is the
+	// yardstick for an estimate there.
+	yard := r
 	if rc.slowStart {
 		rc.slowStart = false
+		yard = rc.prevRate
 		// A bucket's burst hides a step that is already too fast, and
 		// then this step began with the allowance part spent, which
 		// makes its own drain too low: the step before measures too, if
@@ -284,6 +290,12 @@ func (rc *rateControl) overshot(now, sent time.Time) {
 		}
 	}
 	rc.hi = r
+	if est < yard*minEstimate {
+		// The server let through far less than the drain model says:
+		// others on the same key were draining it too (a fleet), or it
+		// is no bucket. Such an estimate is a share, not the limit.
+		est = 0
+	}
 	var next float64
 	switch {
 	case est > 0:

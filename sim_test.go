@@ -71,12 +71,17 @@ func (*simBucket) done(time.Time) {}
 type simWindow struct {
 	n       int
 	headers bool
-	window  int64
-	count   int
+	// ietf sends only the IETF RateLimit and RateLimit-Policy fields, with
+	// windows starting phase into each virtual second (when the server
+	// started, not on the wall clock's second) and the reset rounded up.
+	ietf   bool
+	phase  time.Duration
+	window int64
+	count  int
 }
 
 func (s *simWindow) serve(now time.Time) (int, http.Header, time.Duration) {
-	w := now.Unix()
+	w := now.Add(-s.phase).Unix()
 	if w != s.window {
 		s.window, s.count = w, 0
 	}
@@ -85,7 +90,12 @@ func (s *simWindow) serve(now time.Time) (int, http.Header, time.Duration) {
 	if ok {
 		s.count++
 	}
-	if s.headers {
+	switch {
+	case s.ietf:
+		reset := time.Unix(w+1, 0).Add(s.phase).Sub(now)
+		h.Set("RateLimit-Policy", fmt.Sprintf(`"default";q=%d;w=1`, s.n))
+		h.Set("RateLimit", fmt.Sprintf(`"default";r=%d;t=%d`, s.n-s.count, int(math.Ceil(reset.Seconds()))))
+	case s.headers:
 		h.Set("X-RateLimit-Limit", strconv.Itoa(s.n))
 		h.Set("X-RateLimit-Remaining", strconv.Itoa(s.n-s.count))
 		h.Set("X-RateLimit-Reset", strconv.FormatInt(w+1, 10))
@@ -130,8 +140,15 @@ func simulate(srv simServer, workers int, d time.Duration) (ok, refused int) {
 // do over a real network and scheduler: a pair sent a slot apart may
 // arrive closer, and in either order.
 func simulateJitter(srv simServer, workers int, d, jitter time.Duration, seed uint64) (ok, refused int) {
+	oks, refused := simulateFleet(srv, 1, workers, d, jitter, seed)
+	return oks[0], refused
+}
+
+// simulateFleet is simulateJitter for clients Clients (processes on one
+// key) with workers callers each, sharing srv; it returns each Client's
+// accepted requests.
+func simulateFleet(srv simServer, clients, workers int, d, jitter time.Duration, seed uint64) (oks []int, refused int) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	ctl := newController()
 	rng := rand.New(rand.NewPCG(seed, seed))
 	type flight struct {
 		t      ticket
@@ -141,104 +158,112 @@ func simulateJitter(srv simServer, workers int, d, jitter time.Duration, seed ui
 		served bool
 		recv   time.Time
 	}
-	var (
-		now      = start
+	type client struct {
+		ctl      *controller
 		inflight []flight
 		holdTill time.Time
 		nextSlot time.Time
 		seq      uint64
-		ready    = workers // callers waiting to send
-	)
-	for now.Before(start.Add(d)) {
+		ready    int // callers waiting to send
+	}
+	cs := make([]*client, clients)
+	for i := range cs {
+		cs[i] = &client{ctl: newController(), ready: workers}
+	}
+	oks = make([]int, clients)
+	for now := start; now.Before(start.Add(d)); now = now.Add(100 * time.Microsecond) {
 		// Requests reaching the server by now, in order of arrival.
 		for {
-			first := -1
-			for i, f := range inflight {
-				if !f.served && !f.arrive.After(now) && (first < 0 || f.arrive.Before(inflight[first].arrive)) {
-					first = i
+			var first *flight
+			for _, c := range cs {
+				for i := range c.inflight {
+					f := &c.inflight[i]
+					if !f.served && !f.arrive.After(now) && (first == nil || f.arrive.Before(first.arrive)) {
+						first = f
+					}
 				}
 			}
-			if first < 0 {
+			if first == nil {
 				break
 			}
-			f := &inflight[first]
-			status, h, lat := srv.serve(f.arrive)
-			f.status, f.h, f.recv, f.served = status, h, f.arrive.Add(lat), true
+			status, h, lat := srv.serve(first.arrive)
+			first.status, first.h, first.recv, first.served = status, h, first.arrive.Add(lat), true
 		}
-		// Answers due by now, in order.
-		for i := 0; i < len(inflight); {
-			f := inflight[i]
-			if !f.served || f.recv.After(now) {
-				i++
-				continue
-			}
-			inflight = append(inflight[:i], inflight[i+1:]...)
-			if f.status == 200 {
-				srv.done(f.recv)
-			}
-			a := answer{seq: f.t.seq, sent: f.t.sent, recv: f.recv, inflight: f.t.inflight, status: f.status}
-			var quiet time.Time
-			if f.status == 429 {
-				refused++
-				if ra, okRA := retryAfter(f.h, f.recv); okRA {
-					a.retryAfter = ra
-					quiet = f.recv.Add(ra)
-					holdTill = later(holdTill, quiet)
+		for ci, c := range cs {
+			// Answers due by now, in order.
+			for i := 0; i < len(c.inflight); {
+				f := c.inflight[i]
+				if !f.served || f.recv.After(now) {
+					i++
+					continue
 				}
-			} else {
-				ok++
+				c.inflight = append(c.inflight[:i], c.inflight[i+1:]...)
+				if f.status == 200 {
+					srv.done(f.recv)
+				}
+				a := answer{seq: f.t.seq, sent: f.t.sent, recv: f.recv, inflight: f.t.inflight, status: f.status}
+				var quiet time.Time
+				if f.status == 429 {
+					refused++
+					if ra, okRA := retryAfter(f.h, f.recv); okRA {
+						a.retryAfter = ra
+						quiet = f.recv.Add(ra)
+						c.holdTill = later(c.holdTill, quiet)
+					}
+				} else {
+					oks[ci]++
+				}
+				if hasQuotaHeaders(f.h) {
+					a.quota, a.hasQuota = parseQuota(f.h, f.recv)
+				}
+				if simAnswers {
+					fmt.Printf("ans %d sent %v recv %v status %d\n", ci, f.t.sent.Sub(start), f.recv.Sub(start), f.status)
+				}
+				c.ctl.answered(a, quiet)
+				c.ready++
 			}
-			if hasQuotaHeaders(f.h) {
-				a.quota, a.hasQuota = parseQuota(f.h, f.recv)
+			// Send what the pace allows now.
+			for c.ready > 0 {
+				if now.Before(c.holdTill) {
+					break
+				}
+				pc := c.ctl.pace(now)
+				if pc.n > 0 && len(c.inflight) >= pc.n {
+					c.ctl.demand(now, true)
+					break
+				}
+				at := later(now, pc.notBefore)
+				if pc.r > 0 {
+					at = later(at, c.nextSlot)
+				}
+				if at.After(now) {
+					c.ctl.demand(now, false)
+					break
+				}
+				c.seq++
+				t := ticket{seq: c.seq, sent: now, inflight: len(c.inflight)}
+				c.ctl.sent(now, c.seq)
+				if pc.r > 0 {
+					c.nextSlot = now.Add(time.Duration(float64(time.Second) / pc.r))
+				}
+				f := flight{t: t, arrive: now}
+				if jitter > 0 {
+					f.arrive = now.Add(time.Duration(rng.Int64N(int64(jitter))))
+				}
+				if !f.arrive.After(now) {
+					status, h, lat := srv.serve(now)
+					f.status, f.h, f.recv, f.served = status, h, now.Add(lat), true
+				}
+				c.inflight = append(c.inflight, f)
+				c.ready--
 			}
-			if simAnswers {
-				fmt.Printf("ans sent %v recv %v status %d\n", f.t.sent.Sub(start), f.recv.Sub(start), f.status)
+			if simTrace && now.Sub(start)%(250*time.Millisecond) == 0 {
+				pc := c.ctl.pace(now)
+				fmt.Printf("sim %d %5.2fs rate %6.1f conc %d ok %d hold %v lo %.1f hi %.1f\n", ci, now.Sub(start).Seconds(), pc.r, pc.n, oks[ci], c.holdTill.Sub(now).Round(time.Millisecond), c.ctl.rate.lo, c.ctl.rate.hi)
 			}
-			ctl.answered(a, quiet)
-			ready++
-		}
-		// Send what the pace allows now.
-		for ready > 0 {
-			if now.Before(holdTill) {
-				break
-			}
-			pc := ctl.pace(now)
-			if pc.n > 0 && len(inflight) >= pc.n {
-				ctl.demand(now, true)
-				break
-			}
-			at := later(now, pc.notBefore)
-			if pc.r > 0 {
-				at = later(at, nextSlot)
-			}
-			if at.After(now) {
-				ctl.demand(now, false)
-				break
-			}
-			seq++
-			t := ticket{seq: seq, sent: now, inflight: len(inflight)}
-			ctl.sent(now, seq)
-			if pc.r > 0 {
-				nextSlot = now.Add(time.Duration(float64(time.Second) / pc.r))
-			}
-			f := flight{t: t, arrive: now}
-			if jitter > 0 {
-				f.arrive = now.Add(time.Duration(rng.Int64N(int64(jitter))))
-			}
-			if !f.arrive.After(now) {
-				status, h, lat := srv.serve(now)
-				f.status, f.h, f.recv, f.served = status, h, now.Add(lat), true
-			}
-			inflight = append(inflight, f)
-			ready--
-		}
-		now = now.Add(100 * time.Microsecond)
-		if simTrace && now.Sub(start)%(250*time.Millisecond) == 0 {
-			pc := ctl.pace(now)
-			fmt.Printf("sim %5.2fs rate %6.1f conc %d ok %d 429 %d hold %v lo %.1f hi %.1f\n", now.Sub(start).Seconds(), pc.r, pc.n, ok, refused, holdTill.Sub(now).Round(time.Millisecond), ctl.rate.lo, ctl.rate.hi)
 		}
 	}
-	return ok, refused
+	return oks, refused
 }
 
 // TestControllerConverges checks, in virtual time, that the controller
@@ -331,5 +356,70 @@ func TestControllerJitter(t *testing.T) {
 				t.Errorf("worst of 5 seeds got %.0f%% of the limit, want at least %.0f%%", worst, tt.minPct)
 			}
 		})
+	}
+}
+
+// jainIndex is Jain's fairness index of xs: 1 when all are equal, 1/n
+// when one has everything.
+func jainIndex(xs []int) float64 {
+	var sum, sq float64
+	for _, x := range xs {
+		sum += float64(x)
+		sq += float64(x) * float64(x)
+	}
+	if sq == 0 {
+		return 1
+	}
+	return sum * sum / (float64(len(xs)) * sq)
+}
+
+// TestControllerFleet runs fleets of 4 and 8 Clients (processes on one
+// key, 16 callers in all), each Client learning alone: nothing is shared
+// but the server. The floors sit under
+// the worst of three seeds today. Independent Clients cannot share a
+// burst-1 bucket or four slots well (each 429 holds only the Client
+// that drew it, and they collide at random); a shared store
+// (agentsredis) is the answer there, and the floors only guard against
+// a collapse.
+func TestControllerFleet(t *testing.T) {
+	t.Parallel()
+	const d = 20 * time.Second
+	type floor struct{ pct, jain float64 }
+	tests := []struct {
+		name  string
+		srv   func() simServer
+		limit float64
+		at    map[int]floor // by fleet size
+	}{
+		{"token bucket 50/s burst 1", func() simServer { return &simBucket{r: 50, b: 1} }, 50, map[int]floor{4: {35, 0.2}, 8: {20, 0.1}}},
+		{"token bucket 50/s burst 5", func() simServer { return &simBucket{r: 50, b: 5} }, 50, map[int]floor{4: {70, 0.9}, 8: {72, 0.75}}},
+		{"fixed window 50/s, no headers", func() simServer { return &simWindow{n: 50} }, 50, map[int]floor{4: {65, 0.9}, 8: {83, 0.9}}},
+		{"4 slots of 20ms", func() simServer { return &simSlots{n: 4, d: 20 * time.Millisecond} }, 200, map[int]floor{4: {80, 0.6}, 8: {70, 0.4}}},
+		// With headers every Client sees the same Remaining, and the
+		// fleet converges on the limit and on fair shares.
+		{"fixed window 50/s, X-RateLimit headers", func() simServer { return &simWindow{n: 50, headers: true} }, 50, map[int]floor{4: {90, 0.9}, 8: {90, 0.9}}},
+		{"fixed window 50/s off the second, IETF headers", func() simServer { return &simWindow{n: 50, ietf: true, phase: 300 * time.Millisecond} }, 50, map[int]floor{4: {80, 0.9}, 8: {85, 0.9}}},
+	}
+	for _, tt := range tests {
+		for _, n := range []int{4, 8} {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, n), func(t *testing.T) {
+				t.Parallel()
+				var pcts, jains []float64
+				for seed := range uint64(3) {
+					oks, _ := simulateFleet(tt.srv(), n, 16/n, d, time.Millisecond, seed)
+					sum := 0
+					for _, ok := range oks {
+						sum += ok
+					}
+					pcts = append(pcts, float64(sum)/d.Seconds()/tt.limit*100)
+					jains = append(jains, jainIndex(oks))
+				}
+				t.Logf("%% of the limit %.0f, Jain %.2f", pcts, jains)
+				f := tt.at[n]
+				if p, j := slices.Min(pcts), slices.Min(jains); p < f.pct || j < f.jain {
+					t.Errorf("worst of 3 seeds: %.0f%% of the limit, Jain %.2f; want at least %.0f%% and %.2f", p, j, f.pct, f.jain)
+				}
+			})
+		}
 	}
 }
