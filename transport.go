@@ -105,9 +105,11 @@ func (cl *call) admit(req *http.Request) (*http.Request, error) {
 // allocated. The RoundTripper contract lets a caller reuse a request
 // once the response's body is closed; a transport that answered with an
 // error may still hold it, so areq then stays lent for the rest of the
-// call, and the call is not pooled again (see release).
+// call, and the call is not pooled again (see release). Only requests
+// that no caller's code sees are reused (see keepReq): a caller's
+// transport may keep the ones it was given, for a log or a test.
 func (cl *call) withContext(req *http.Request, ctx context.Context) *http.Request {
-	if cl.areqLent {
+	if cl.areqLent || !cl.c.keepReq {
 		return req.WithContext(ctx)
 	}
 	cl.areq = *req.WithContext(ctx)
