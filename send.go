@@ -39,10 +39,14 @@ func passes(resp *http.Response, err error) bool {
 // handOver gives the transport's answer to a copy of hc as its
 // transport's first answer, for hc to follow, check or wrap.
 func (c *Client) handOver(req *http.Request, rt http.RoundTripper, resp *http.Response, err error) (*http.Response, error) {
-	if err == nil && resp == nil {
-		// Named as net/http names it, with the transport's type rather
-		// than the replay's.
+	// Named as net/http names them, with the transport's type rather
+	// than the replay's.
+	switch {
+	case err == nil && resp == nil:
 		err = fmt.Errorf("http: RoundTripper implementation (%T) returned a nil *Response with a nil error", rt)
+	case err == nil && resp.Body == nil && resp.ContentLength > 0 && req.Method != http.MethodHead:
+		err = fmt.Errorf("http: RoundTripper implementation (%T) returned a *Response with content length %d but a nil Body", rt, resp.ContentLength)
+		resp = nil // else net/http logs that it ignores it
 	}
 	hc := *c.hc
 	hc.Transport = &replay{resp: resp, err: err, next: rt}
