@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	agents "github.com/agentsapi/agents-go"
 	"github.com/agentsapi/agents-go/internal/fakeapi"
@@ -310,5 +311,82 @@ func TestRedirectToAnotherHostDropsTheKey(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// derivingTransport makes of each attempt's context what a caller's
+// RoundTripper may: a child with a timeout of its own and an AfterFunc.
+// The first attempt waits for its context to end; the rest go on to
+// next. It keeps the first attempt's stop func to call during the next.
+type derivingTransport struct {
+	next      http.RoundTripper
+	mu        sync.Mutex
+	n         int
+	firstErr  error // the first attempt's child's Err once it ended
+	ranAfter  chan struct{}
+	stopFirst func() bool
+	stopped   []bool // what stopFirst said during later attempts
+	laterErr  []error
+}
+
+func (d *derivingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	d.mu.Lock()
+	d.n++
+	n := d.n
+	d.mu.Unlock()
+	ctx, cancel := context.WithTimeout(req.Context(), time.Hour)
+	defer cancel()
+	if n == 1 {
+		stop := context.AfterFunc(req.Context(), func() { close(d.ranAfter) })
+		<-ctx.Done()
+		d.mu.Lock()
+		d.firstErr, d.stopFirst = ctx.Err(), stop
+		d.mu.Unlock()
+		return nil, context.Cause(ctx)
+	}
+	d.mu.Lock()
+	d.stopped = append(d.stopped, d.stopFirst())
+	d.laterErr = append(d.laterErr, context.WithoutCancel(ctx).Err(), ctx.Err(), req.Context().Err())
+	d.mu.Unlock()
+	return d.next.RoundTrip(req)
+}
+
+// TestAttemptContextAsACallersTransportSeesIt checks the attempt
+// timeout's context through what a caller's transport derives from it:
+// the first attempt's child ends with DeadlineExceeded and its
+// AfterFunc runs; the second attempt's context is live, and the first's
+// stop func, called during it, neither stops nor reports anything.
+func TestAttemptContextAsACallersTransportSeesIt(t *testing.T) {
+	t.Parallel()
+	for _, cancellable := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cancellable=%v", cancellable), func(t *testing.T) {
+			t.Parallel()
+			srv := fakeapi.New()
+			t.Cleanup(srv.Close)
+			dt := &derivingTransport{next: srv.Client().Transport, ranAfter: make(chan struct{})}
+			c := newClient(t, srv, agents.WithHTTPClient(&http.Client{Transport: dt}), agents.WithAttemptTimeout(20*time.Millisecond))
+			ctx := context.Background()
+			if cancellable {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+			}
+			page, err := c.ListSessions(ctx, "agt_customer_support", agents.ListSessionsParams{})
+			if err != nil || page.Response.Attempts != 2 {
+				t.Fatalf("err = %v; want the page from the second attempt", err)
+			}
+			<-dt.ranAfter
+			dt.mu.Lock()
+			defer dt.mu.Unlock()
+			if !errors.Is(dt.firstErr, context.DeadlineExceeded) {
+				t.Errorf("first attempt's child: Err() = %v, want context.DeadlineExceeded", dt.firstErr)
+			}
+			if diff := cmp.Diff([]bool{false}, dt.stopped); diff != "" {
+				t.Errorf("first attempt's stop during the second (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]error{nil, nil, nil}, dt.laterErr, cmpopts.EquateErrors()); diff != "" {
+				t.Errorf("second attempt's contexts' Err (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
