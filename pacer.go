@@ -2,6 +2,7 @@ package agents
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -144,7 +145,7 @@ func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 			queued = true
 		case <-news:
 		case <-ctx.Done():
-			return ticket{}, ctxError(ctx)
+			return ticket{}, p.ended(ctx)
 		}
 	}
 	defer func() { <-p.head }()
@@ -211,7 +212,7 @@ func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 		case <-fired:
 		case <-wake:
 		case <-ctx.Done():
-			err = ctxError(ctx)
+			err = p.ended(ctx)
 		}
 		if timer != nil {
 			timer.Stop()
@@ -220,6 +221,28 @@ func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 			return ticket{}, err
 		}
 	}
+}
+
+// ended is the error for a wait that the context ended. A deadline that
+// fell inside a hold (or the spread after it) comes with the hold's 429:
+// the wait began because the deadline left room, and a wake-up late by a
+// few milliseconds on a busy machine is no reason to hide why the call
+// was waiting, which a refusal at the start would have said.
+func (p *pacer) ended(ctx context.Context) error {
+	err := ctxError(ctx)
+	deadline, ok := ctx.Deadline()
+	if !ok || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	p.mu.Lock()
+	h := p.hold
+	p.mu.Unlock()
+	if h.by == nil || !deadline.Before(h.until.Add(h.spread())) {
+		return err
+	}
+	e := *h.by
+	e.RetryAfter = max(time.Until(h.said), 0)
+	return errors.Join(&e, err)
 }
 
 // waitKind says what a wait is for, to word its refusal.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/time/rate"
 
 	agents "github.com/agentsapi/agents-go"
@@ -167,6 +168,43 @@ func TestHoldStaggerRefusedPastDeadline(t *testing.T) {
 				t.Errorf("a held caller got %v without asking the server; want the hold's 429 (ErrRateLimitExceeded, *APIError)", err)
 			}
 		})
+	}
+}
+
+// lateWake is a context whose Done comes before its Deadline says: what a
+// caller sees when the timer that should have let it go before its
+// deadline fires late on a busy machine, and the deadline passes first.
+type lateWake struct {
+	context.Context // ends early, with DeadlineExceeded
+	deadline        time.Time
+}
+
+func (c lateWake) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// TestHoldDeadlinePassedWhileWaiting: a caller whose deadline passes while
+// it waits out a hold it had room for gets the hold's 429 with the
+// deadline's error, not a bare deadline error that hides why it waited.
+// (Under load the stagger test above saw a bare one about once in five
+// runs.)
+func TestHoldDeadlinePassedWhileWaiting(t *testing.T) {
+	t.Parallel()
+	srv, c := setup(t, agents.WithMaxRetries(0), agents.WithAdaptivePacing(false))
+	srv.Script(fakeapi.Status(429, "1"))
+	if _, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{}); !errors.Is(err, agents.ErrRateLimitExceeded) {
+		t.Fatalf("first call: %v; want the scripted 429", err)
+	}
+	until := c.PacingStats().HoldUntil
+	if until.IsZero() {
+		t.Fatal("no hold after a 429 with Retry-After: 1")
+	}
+	early, cancel := context.WithDeadline(context.Background(), until.Add(-300*time.Millisecond))
+	defer cancel()
+	_, err := c.ListSessions(lateWake{Context: early, deadline: until.Add(50 * time.Millisecond)}, "agt_customer_support", agents.ListSessionsParams{})
+	t.Log(err)
+	var apiErr *agents.APIError
+	got := []bool{errors.As(err, &apiErr), errors.Is(err, agents.ErrRateLimitExceeded), errors.Is(err, context.DeadlineExceeded)}
+	if diff := cmp.Diff([]bool{true, true, true}, got); diff != "" {
+		t.Errorf("err = %v; *APIError, ErrRateLimitExceeded, DeadlineExceeded (-want +got):\n%s", err, diff)
 	}
 }
 

@@ -175,6 +175,12 @@ func (cl *call) handleResponse(resp *http.Response) error {
 
 func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
+		var held *APIError
+		if cl.refused && errors.As(err, &held) {
+			// The deadline passed while the Client held the call back for
+			// an earlier 429 (see pacer.ended).
+			return false, &heldError{held: held, ctx: cl.ctxErr()}
+		}
 		return false, cl.ctxErr()
 	}
 	if err != nil {
@@ -308,6 +314,21 @@ func (e *refusedRetryError) Error() string {
 }
 
 func (e *refusedRetryError) Unwrap() []error { return []error{e.last, e.why} }
+
+// heldError is the error of a call whose context ended while the Client
+// held it back for an earlier 429: the context's error, and the hold's
+// 429, which the caller would have got at once had the deadline left no
+// room for the hold.
+type heldError struct {
+	held *APIError
+	ctx  error
+}
+
+func (e *heldError) Error() string {
+	return e.ctx.Error() + "; held back by " + strings.TrimPrefix(e.held.Error(), "agents: ")
+}
+
+func (e *heldError) Unwrap() []error { return []error{e.held, e.ctx} }
 
 // retryable reports whether a transport or body error is worth another
 // attempt. A body cut off or an attempt timed out is; the SDK's own
