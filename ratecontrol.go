@@ -229,7 +229,11 @@ func (rc *rateControl) throttled(now, sent, quiet time.Time, lat time.Duration, 
 			rc.slowStart, rc.window = false, true
 			rc.hi = float64(rc.burst)
 		}
-		rc.set(now, max(headroomIf(rc.window)*float64(rc.burst), slowStartFloor))
+		first := float64(rc.burst) // slow start begins at the burst the server showed
+		if rc.window {
+			first *= windowHeadroom
+		}
+		rc.set(now, max(first, slowStartFloor))
 	case sent.Before(rc.changed) || sent.Before(rc.quiet):
 		return // not news
 	default:
@@ -261,7 +265,7 @@ func (rc *rateControl) overshot(now, sent time.Time) {
 	case rc.full && rc.burst >= minDrain:
 		// Without a burst to drain, a step fails on the first pair the
 		// network brings too close, and its drain is its own rate.
-		est, _ = rc.estimate(rc.stepOK, rc.stepFrom, sent)
+		est = rc.estimate(rc.stepOK, rc.stepFrom, sent)
 	}
 	// In slow start the step that failed may lie far past the limit (a
 	// burst hides the one before it): the last rate that held is the
@@ -277,7 +281,7 @@ func (rc *rateControl) overshot(now, sent time.Time) {
 		// larger wins. Without a burst of minDrain or more the step
 		// before cannot have hidden an overshoot, and its drain would
 		// only be its own rate less the burst.
-		if e, _ := rc.estimate(rc.prevOK, rc.prevFrom, sent); e < rc.prevRate && rc.burst >= minDrain {
+		if e := rc.estimate(rc.prevOK, rc.prevFrom, sent); e < rc.prevRate && rc.burst >= minDrain {
 			est = max(est, e)
 		}
 		if b := float64(rc.burst); b >= est && b >= windowOpening && b < r {
@@ -341,13 +345,6 @@ func (rc *rateControl) acceptedSince(t time.Time) int {
 	return n
 }
 
-func headroomIf(b bool) float64 {
-	if b {
-		return headroom
-	}
-	return 1
-}
-
 // slot is the time between two requests at the current rate.
 func (rc *rateControl) slot() time.Duration {
 	if !rc.known {
@@ -358,25 +355,18 @@ func (rc *rateControl) slot() time.Duration {
 
 // estimate is the server's rate if its tokens were full at from and ok
 // requests sent from then until the refused one at refused got in: the
-// middle of the bounds (ok − B)/T and (ok + 1 − B)/T, and the upper bound
-// when T is long enough to trust it (else 0).
-func (rc *rateControl) estimate(ok int, from, refused time.Time) (mid, upper float64) {
+// middle of the bounds (ok − B)/T and (ok + 1 − B)/T; 0 when too little
+// was seen to say.
+func (rc *rateControl) estimate(ok int, from, refused time.Time) float64 {
 	t := refused.Sub(from)
-	if from.IsZero() || t < time.Millisecond {
-		return 0, 0
-	}
-	if ok < minDrain {
+	if from.IsZero() || t < time.Millisecond || ok < minDrain {
 		// A handful of requests is a coin toss, not a measurement: a
 		// bucket with no burst refuses the first pair sent closer than
 		// its interval, however long the step ran.
-		return 0, 0
+		return 0
 	}
 	n := float64(ok - max(rc.burst, 1))
-	mid = (n + 0.5) / t.Seconds()
-	if t >= 20*time.Millisecond {
-		upper = (n + 1) / t.Seconds()
-	}
-	return mid, upper
+	return (n + 0.5) / t.Seconds()
 }
 
 // since is when the current rate began to apply: its change, or the end
