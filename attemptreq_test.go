@@ -40,10 +40,11 @@ func (k *keepingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 }
 
 // TestAttemptRequestKeptAfterTransportError checks that a request a
-// transport failed is never reused for a later attempt or call. The
-// Client sends attempts with a request it keeps from call to call, which
-// the RoundTripper contract allows once a response's body is closed, but
-// not after an error, when the transport may still hold it.
+// transport failed is never reused for a later attempt or call: the
+// RoundTripper contract allows reuse once a response's body is closed,
+// but not after an error, when the transport may still hold it. (The
+// Client once kept one request per pooled call; this guards any return
+// to that.)
 func TestAttemptRequestKeptAfterTransportError(t *testing.T) {
 	t.Parallel()
 	srv := fakeapi.New()

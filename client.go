@@ -38,10 +38,6 @@ type Client struct {
 	// direct is set when hc is nothing but a transport and the redirect
 	// rule, which send then skips to; see send.go.
 	direct bool
-	// keepReq is set when no code but net/http's sees an attempt's
-	// request, so that a call may send its attempts with one request
-	// it keeps; see call.withContext.
-	keepReq bool
 
 	maxRetries     int
 	backoffMin     time.Duration
@@ -154,7 +150,6 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c.hc = withRedirectRule(cfg.httpClient)
 	c.direct = direct(c.hc)
-	c.keepReq = keepReq(c.hc, cfg.httpClient)
 
 	adaptive := !cfg.limitSet
 	if cfg.adaptive != nil {

@@ -33,15 +33,6 @@ type call struct {
 	hc     http.Client
 	rc     retryablehttp.Client
 	handle retryablehttp.ResponseHandlerFunc
-	// areq is the request an attempt with a timeout is sent with, kept
-	// from call to call; areqLent says a transport may still hold it.
-	// See call.withContext.
-	areq     http.Request
-	areqLent bool
-	// timer bounds the call's attempts when its context cannot end
-	// (see attemptCtx); disarm ends the attempt under way.
-	timer  attemptTimer
-	disarm context.CancelFunc
 }
 
 // callState is what one call knows; it is zeroed when the call goes back
@@ -87,11 +78,6 @@ func newCall() *call {
 		ErrorHandler: cl.giveUp,
 	}
 	cl.handle = cl.handleResponse
-	cl.disarm = func() {
-		if c := cl.at.tctx; c != nil {
-			cl.timer.disarm(c)
-		}
-	}
 	return cl
 }
 
@@ -149,10 +135,6 @@ func (c *Client) fetch(ctx context.Context, agentKey, rawURL string, o callOptio
 func (cl *call) release() {
 	cl.callState = callState{}
 	cl.at = attempt{}
-	if cl.areqLent {
-		return // a transport may still hold areq: the call is left to the GC
-	}
-	cl.areq = http.Request{}
 	callPool.Put(cl)
 }
 

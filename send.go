@@ -60,18 +60,6 @@ func direct(hc *http.Client) bool {
 	return hc.Jar == nil && hc.Timeout == 0
 }
 
-// keepReq reports whether only net/http sees the requests hc sends, so
-// that a call may reuse one once its response body is closed, as the
-// RoundTripper contract allows. Code of the caller's (a RoundTripper
-// that logs or records requests, a CheckRedirect that keeps via) may
-// hold on to a request after its call, and must find it as it was sent;
-// a nil Transport is http.DefaultTransport, which may be replaced by
-// anything when the call comes.
-func keepReq(hc, callers *http.Client) bool {
-	_, ok := hc.Transport.(*http.Transport)
-	return ok && direct(hc) && (callers == nil || callers.CheckRedirect == nil)
-}
-
 // redirectStatus reports the statuses that http.Client may follow; see
 // net/http's redirectBehavior.
 func redirectStatus(code int) bool {

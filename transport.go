@@ -48,9 +48,7 @@ type attempt struct {
 	told   func(Answer)
 	actx   context.Context // the attempt's context: the call's, or one with the attempt timeout
 	cancel context.CancelFunc
-	tctx   *attemptCtx // actx, when it is one
 	start  time.Time
-	lent   bool // the attempt is sent with the call's areq
 	// body wraps the attempt's response body. A call has one attempt
 	// at a time, and each attempt's body is closed before the next
 	// attempt and before the call ends, so one per call serves them all.
@@ -65,7 +63,7 @@ func (cl *call) admit(req *http.Request) (*http.Request, error) {
 	start := time.Now()
 	var err error
 	at := &cl.at
-	at.tk, at.told, at.lent = ticket{}, nil, false
+	at.tk, at.told = ticket{}, nil
 	if c.pace != nil {
 		at.told, err = c.pace.Wait(ctx)
 		switch {
@@ -85,36 +83,13 @@ func (cl *call) admit(req *http.Request) (*http.Request, error) {
 	}
 	cl.attempts++
 	cl.sent(req, waited)
-	at.actx, at.cancel, at.tctx = ctx, context.CancelFunc(noop), nil
+	at.actx, at.cancel = ctx, context.CancelFunc(noop)
 	if timeout > 0 && !deadlineWithin(ctx, timeout) {
-		if ctx.Done() == nil {
-			at.tctx = cl.timer.arm(ctx, timeout)
-			at.actx, at.cancel = at.tctx, cl.disarm
-		} else {
-			at.actx, at.cancel = context.WithTimeoutCause(ctx, timeout, errAttemptTimeout)
-		}
-		req = cl.withContext(req, at.actx)
+		at.actx, at.cancel = context.WithTimeoutCause(ctx, timeout, errAttemptTimeout)
+		req = req.WithContext(at.actx)
 	}
 	at.start = time.Now()
 	return req, nil
-}
-
-// withContext returns req with the attempt's context. It copies req into
-// the call's own areq when no transport holds that any more, rather than
-// into a new request every attempt, which was a twentieth of what a call
-// allocated. The RoundTripper contract lets a caller reuse a request
-// once the response's body is closed; a transport that answered with an
-// error may still hold it, so areq then stays lent for the rest of the
-// call, and the call is not pooled again (see release). Only requests
-// that no caller's code sees are reused (see keepReq): a caller's
-// transport may keep the ones it was given, for a log or a test.
-func (cl *call) withContext(req *http.Request, ctx context.Context) *http.Request {
-	if cl.areqLent || !cl.c.keepReq {
-		return req.WithContext(ctx)
-	}
-	cl.areq = *req.WithContext(ctx)
-	cl.areqLent, cl.at.lent = true, true
-	return &cl.areq
 }
 
 // settle tells the pacer and the hooks how an attempt ended, and hands
@@ -142,9 +117,6 @@ func (cl *call) settle(req *http.Request, resp *http.Response, err error) (*http
 	// The attempt's deadline must also cover reading the body, so it is
 	// released only when the body is closed.
 	at.body = attemptBody{ReadCloser: resp.Body, c: c, ctx: ctx, actx: at.actx, cancel: at.cancel, timeout: timeout}
-	if at.lent {
-		at.body.lent = &cl.areqLent
-	}
 	resp.Body = &at.body
 	return resp, nil
 }
@@ -181,7 +153,7 @@ func (c *Client) timedOut(ctx, actx context.Context, err error, timeout time.Dur
 	if ctx.Err() != nil {
 		return nil
 	}
-	if tctx, ok := actx.(*attemptCtx); ok && tctx.Err() == context.DeadlineExceeded || context.Cause(actx) == errAttemptTimeout {
+	if context.Cause(actx) == errAttemptTimeout {
 		return &attemptTimeoutError{d: timeout}
 	}
 	var ne net.Error
@@ -231,9 +203,6 @@ type attemptBody struct {
 	// nothing left to drain; a page read whole, the usual case, then
 	// closes without the drain's allocations.
 	eof bool
-	// lent, when the attempt was sent with the call's areq, is cleared
-	// once the body is closed and the transport is done with it.
-	lent *bool
 }
 
 func (b *attemptBody) Read(p []byte) (int, error) {
@@ -255,9 +224,6 @@ func (b *attemptBody) Close() error {
 		b.eof = true // a second Close has nothing left to drain either
 	}
 	err := b.ReadCloser.Close()
-	if b.lent != nil {
-		*b.lent = false
-	}
 	b.cancel()
 	return err
 }
