@@ -24,6 +24,7 @@ import (
 	"golang.org/x/time/rate"
 
 	agents "github.com/agentsapi/agents-go"
+	"github.com/agentsapi/agents-go/internal/measure"
 )
 
 const probePage = `{"sessions":[],"metadata":{"page_key":null,"total_count":0}}`
@@ -71,19 +72,6 @@ func (ps *probeServer) arrivals() []time.Time {
 	ps.mu.Unlock()
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
 	return ts
-}
-
-// busiest is the most of the sorted times ts that fall within any span
-// shorter than d.
-func busiest(ts []time.Time, d time.Duration) int {
-	most, j := 0, 0
-	for i := range ts {
-		for ts[i].Sub(ts[j]) >= d {
-			j++
-		}
-		most = max(most, i-j+1)
-	}
-	return most
 }
 
 func ok200(w http.ResponseWriter, hdr map[string]string) {
@@ -218,7 +206,7 @@ func TestProbeFixedRateBurstsAfterHold(t *testing.T) {
 	const r = 20
 	ts, holdEnd := burstAfterHold(t, agents.WithRateLimit(r, 1))
 	// At 20/s with a burst of 1, any 100 ms holds at most 3 requests.
-	most := busiest(ts, 100*time.Millisecond)
+	most := measure.Busiest(ts, 100*time.Millisecond)
 	t.Logf("hold ended %v; %d requests, at most %d within 100ms", holdEnd.Format("15:04:05.000"), len(ts), most)
 	if most > 4 {
 		t.Errorf("%d requests within 100ms under WithRateLimit(%d, 1): want at most 3", most, r)
@@ -235,7 +223,7 @@ func TestProbeHoldStaggerBunchesAtEnd(t *testing.T) {
 	ts, _ := burstAfterHold(t, agents.WithAdaptivePacing(false))
 	// The spread is 100 ms (a tenth of the 1 s hold): 20 callers spread
 	// over it are ~5 ms apart; allow 3x that density in any 5 ms.
-	most := busiest(ts, 5*time.Millisecond)
+	most := measure.Busiest(ts, 5*time.Millisecond)
 	t.Logf("%d requests over %v, at most %d within 5ms", len(ts), ts[len(ts)-1].Sub(ts[0]), most)
 	if most > 4 {
 		t.Errorf("%d of 20 held callers sent within 5 ms: the stagger bunches at its end", most)

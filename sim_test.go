@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/agentsapi/agents-go/internal/measure"
 )
 
 // The controller is a pure function of events and their times, so these
@@ -359,20 +361,6 @@ func TestControllerJitter(t *testing.T) {
 	}
 }
 
-// jainIndex is Jain's fairness index of xs: 1 when all are equal, 1/n
-// when one has everything.
-func jainIndex(xs []int) float64 {
-	var sum, sq float64
-	for _, x := range xs {
-		sum += float64(x)
-		sq += float64(x) * float64(x)
-	}
-	if sq == 0 {
-		return 1
-	}
-	return sum * sum / (float64(len(xs)) * sq)
-}
-
 // TestControllerFleet runs fleets of 4 and 8 Clients (processes on one
 // key, 16 callers in all), each Client learning alone: nothing is shared
 // but the server. The floors sit under
@@ -412,7 +400,7 @@ func TestControllerFleet(t *testing.T) {
 						sum += ok
 					}
 					pcts = append(pcts, float64(sum)/d.Seconds()/tt.limit*100)
-					jains = append(jains, jainIndex(oks))
+					jains = append(jains, measure.Jain(oks))
 				}
 				t.Logf("%% of the limit %.0f, Jain %.2f", pcts, jains)
 				f := tt.at[n]

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -110,24 +109,6 @@ func TestCeilSeconds(t *testing.T) {
 	}
 }
 
-func TestJain(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		xs   []int64
-		want float64
-	}{
-		{[]int64{10}, 1},
-		{[]int64{5, 5, 5, 5}, 1},
-		{[]int64{20, 0, 0, 0}, 0.25},
-		{[]int64{0, 0}, 1},
-		{[]int64{3, 1}, 0.8},
-	} {
-		if got := jain(tc.xs); got != tc.want {
-			t.Errorf("jain(%v) = %v, want %v", tc.xs, got, tc.want)
-		}
-	}
-}
-
 func TestSpreadOf(t *testing.T) {
 	t.Parallel()
 	ms := []metrics{{pctLimit: 80}, {pctLimit: 20}, {pctLimit: 50}, {pctLimit: 60}}
@@ -204,11 +185,6 @@ func TestPlan(t *testing.T) {
 			t.Errorf("plan of %q (-want +got):\n%s", tt.args, diff)
 		}
 	}
-}
-
-func Example_jain() {
-	fmt.Printf("%.2f %.2f\n", jain([]int64{50, 50, 50, 50}), jain([]int64{100, 50, 50, 0}))
-	// Output: 1.00 0.67
 }
 
 // TestRunLabPrintsTables runs the whole program path briefly and checks

@@ -3,6 +3,8 @@ package main
 import (
 	"slices"
 	"time"
+
+	"github.com/agentsapi/agents-go/internal/measure"
 )
 
 // metrics are the per-run figures the table reports.
@@ -22,7 +24,7 @@ func (c cell) metrics(r result) metrics {
 	m := metrics{
 		callsPerS: float64(r.ok) / secs,
 		tooManyPS: float64(r.sent429) / secs,
-		jain:      jain(r.perClient),
+		jain:      measure.Jain(r.perClient),
 		okCalls:   r.ok,
 		errCalls:  r.errs,
 	}
@@ -36,21 +38,6 @@ func (c cell) metrics(r result) metrics {
 		m.firstError = r.firstErr.Error()
 	}
 	return m
-}
-
-// jain is Jain's fairness index, (Σx)² ÷ (n·Σx²): 1 when every client
-// got the same, 1/n when one got everything. No goodput at all is
-// counted as fair.
-func jain(xs []int64) float64 {
-	var sum, sq float64
-	for _, x := range xs {
-		sum += float64(x)
-		sq += float64(x) * float64(x)
-	}
-	if sq == 0 {
-		return 1
-	}
-	return sum * sum / (float64(len(xs)) * sq)
 }
 
 // spread is the median and range of one figure over a cell's runs.

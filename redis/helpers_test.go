@@ -57,18 +57,6 @@ func (s *server) arrivals() []time.Time {
 	return ts
 }
 
-// busiest is the most requests that arrived within any span of d.
-func busiest(ts []time.Time, d time.Duration) int {
-	most, j := 0, 0
-	for i := range ts {
-		for ts[i].Sub(ts[j]) >= d {
-			j++
-		}
-		most = max(most, i-j+1)
-	}
-	return most
-}
-
 // process is one member of a fleet: its own Redis connection, Limiter
 // and Client, as a separate process would have.
 type process struct {

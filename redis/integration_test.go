@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentsapi/agents-go/internal/measure"
 	agentsredis "github.com/agentsapi/agents-go/redis"
 )
 
@@ -126,7 +127,7 @@ func TestRealRedisFleetSurvivesOutage(t *testing.T) {
 	// the limit through the outage too, instead of flooding the server;
 	// only while the processes come back one by one, within a quarter of
 	// a second, may those back on Redis and those still local overlap.
-	if most := busiest(ts, time.Second); most > 52 {
+	if most := measure.Busiest(ts, time.Second); most > 52 {
 		t.Errorf("%d requests arrived within one second of the run; the fleet's limit is 40/s", most)
 	}
 	var after []time.Time
@@ -135,7 +136,7 @@ func TestRealRedisFleetSurvivesOutage(t *testing.T) {
 			after = append(after, at)
 		}
 	}
-	if most := busiest(after, time.Second); most > 42 { // 40/s, burst 2
+	if most := measure.Busiest(after, time.Second); most > 42 { // 40/s, burst 2
 		t.Errorf("after Redis came back, %d requests arrived within one second; the fleet's limit is 40/s", most)
 	}
 	for i, p := range procs {

@@ -14,6 +14,7 @@ import (
 
 	agents "github.com/agentsapi/agents-go"
 	"github.com/agentsapi/agents-go/internal/fakeapi"
+	"github.com/agentsapi/agents-go/internal/measure"
 	agentsredis "github.com/agentsapi/agents-go/redis"
 )
 
@@ -44,7 +45,7 @@ func TestFleetSharesKnownLimit(t *testing.T) {
 		total += <-done
 	}
 	ts := srv.arrivals()
-	if most := busiest(ts, time.Second); most > 22 {
+	if most := measure.Busiest(ts, time.Second); most > 22 {
 		t.Errorf("%d requests arrived within one second; the fleet's limit is 20/s (burst 2)", most)
 	}
 	if total < 10 {
