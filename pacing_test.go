@@ -132,14 +132,7 @@ func TestHoldStaggerRefusedPastDeadline(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv, c := setup(t, agents.WithMaxRetries(0), agents.WithAdaptivePacing(false), countAttempts)
-			srv.Script(fakeapi.Status(429, "1"))
-			if _, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{}); !errors.Is(err, agents.ErrRateLimitExceeded) {
-				t.Fatalf("first call: %v; want the scripted 429", err)
-			}
-			until := c.PacingStats().HoldUntil
-			if until.IsZero() {
-				t.Fatal("no hold after a 429 with Retry-After: 1")
-			}
+			until := holdOneSecond(t, srv, c)
 			// The hold is 1s, its spread 100ms: deadlines inside it. The
 			// pause between callers only orders the queue; the outcome
 			// must not depend on it.
@@ -171,6 +164,21 @@ func TestHoldStaggerRefusedPastDeadline(t *testing.T) {
 	}
 }
 
+// holdOneSecond sets c's Client-wide hold with one call that srv answers
+// 429 with Retry-After: 1, and returns when the hold ends.
+func holdOneSecond(t *testing.T, srv *fakeapi.Server, c *agents.Client) time.Time {
+	t.Helper()
+	srv.Script(fakeapi.Status(429, "1"))
+	if _, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{}); !errors.Is(err, agents.ErrRateLimitExceeded) {
+		t.Fatalf("first call: %v; want the scripted 429", err)
+	}
+	until := c.PacingStats().HoldUntil
+	if until.IsZero() {
+		t.Fatal("no hold after a 429 with Retry-After: 1")
+	}
+	return until
+}
+
 // lateWake is a context whose Done comes before its Deadline says: what a
 // caller sees when the timer that should have let it go before its
 // deadline fires late on a busy machine, and the deadline passes first.
@@ -189,14 +197,7 @@ func (c lateWake) Deadline() (time.Time, bool) { return c.deadline, true }
 func TestHoldDeadlinePassedWhileWaiting(t *testing.T) {
 	t.Parallel()
 	srv, c := setup(t, agents.WithMaxRetries(0), agents.WithAdaptivePacing(false))
-	srv.Script(fakeapi.Status(429, "1"))
-	if _, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{}); !errors.Is(err, agents.ErrRateLimitExceeded) {
-		t.Fatalf("first call: %v; want the scripted 429", err)
-	}
-	until := c.PacingStats().HoldUntil
-	if until.IsZero() {
-		t.Fatal("no hold after a 429 with Retry-After: 1")
-	}
+	until := holdOneSecond(t, srv, c)
 	early, cancel := context.WithDeadline(context.Background(), until.Add(-300*time.Millisecond))
 	defer cancel()
 	_, err := c.ListSessions(lateWake{Context: early, deadline: until.Add(50 * time.Millisecond)}, "agt_customer_support", agents.ListSessionsParams{})

@@ -49,7 +49,6 @@ type rateControl struct {
 	limited   bool      // some caller waited for pacing since changed
 	stepOK    int       // accepted requests sent since stepFrom
 	stepFrom  time.Time // the first send at the current rate; zero until then
-	stepWait  bool      // stepFrom is set by the next send
 	prevOK    int       // the same for the step before
 	prevFrom  time.Time
 	prevRate  float64
@@ -125,8 +124,8 @@ func (rc *rateControl) forget() {
 func (rc *rateControl) sentAt(now time.Time) {
 	// A request let through before the change (and only heard of now)
 	// is not the step's first.
-	if rc.stepWait && !now.Before(rc.since()) {
-		rc.stepFrom, rc.stepWait = now, false
+	if rc.known && rc.stepFrom.IsZero() && !now.Before(rc.since()) {
+		rc.stepFrom = now
 	}
 }
 
@@ -246,7 +245,7 @@ func (rc *rateControl) throttled(now, sent, quiet time.Time, lat time.Duration, 
 	// nothing says when it is full again.
 	rc.full = quiet.After(now)
 	if rc.full {
-		rc.stepFrom, rc.stepOK, rc.stepWait = time.Time{}, 0, true
+		rc.stepFrom, rc.stepOK = time.Time{}, 0
 	}
 }
 
@@ -380,7 +379,7 @@ func (rc *rateControl) set(now time.Time, r float64) {
 	// was full before it when the rate before held (or a hold ended),
 	// and drains from there when the new rate is too fast.
 	rc.prevFrom, rc.prevOK, rc.prevRate = rc.stepFrom, rc.stepOK, rc.rate
-	rc.stepFrom, rc.stepOK, rc.stepWait, rc.full = time.Time{}, 0, true, true
+	rc.stepFrom, rc.stepOK, rc.full = time.Time{}, 0, true
 	rc.rate = max(r, minRate)
 	rc.changed = now
 	rc.limited = false
