@@ -327,9 +327,11 @@ func TestControllerSurvivesAbsurdOpening(t *testing.T) {
 }
 
 // TestControllerJitter runs the header-less shapes with requests that
-// reach the server up to 1 ms late, as the lab's do on a busy machine,
+// reach the server up to 2 ms late, as the lab's do on a busy machine,
 // over several seeds: a pacer that is only right on a perfect schedule
-// draws a hold for every pair the network brings closer.
+// draws a hold for every pair the network brings closer. (At 1 ms the
+// jitter never crossed the margins the pacer keeps, and every seed gave
+// the figures of a perfect schedule.)
 func TestControllerJitter(t *testing.T) {
 	t.Parallel()
 	const d = 20 * time.Second
@@ -339,18 +341,18 @@ func TestControllerJitter(t *testing.T) {
 		limit  float64
 		minPct float64
 	}{
-		{"token bucket 50/s burst 1", func() simServer { return &simBucket{r: 50, b: 1} }, 50, 70},                                                 // 76%
+		{"token bucket 50/s burst 1", func() simServer { return &simBucket{r: 50, b: 1} }, 50, 66},                                                 // 71-77%
 		{"token bucket 50/s burst 5", func() simServer { return &simBucket{r: 50, b: 5} }, 50, 80},                                                 // 85%
 		{"token bucket 50/s, 25/s after 10s", func() simServer { return &simBucket{r: 50, b: 5, dropAt: 10 * time.Second, dropTo: 25} }, 37.5, 70}, // 75%
 		{"fixed window 50/s, no headers", func() simServer { return &simWindow{n: 50} }, 50, 93},                                                   // 98%
-		{"4 slots of 20ms", func() simServer { return &simSlots{n: 4, d: 20 * time.Millisecond} }, 200, 87},                                        // 92%
+		{"4 slots of 20ms", func() simServer { return &simSlots{n: 4, d: 20 * time.Millisecond} }, 200, 87},                                        // 90%
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var pcts []float64
 			for seed := range uint64(5) {
-				ok, _ := simulateJitter(tt.srv(), 16, d, time.Millisecond, seed)
+				ok, _ := simulateJitter(tt.srv(), 16, d, 2*time.Millisecond, seed)
 				pcts = append(pcts, float64(ok)/d.Seconds()/tt.limit*100)
 			}
 			t.Logf("%% of the limit over 5 seeds: %.0f", pcts)
@@ -358,6 +360,27 @@ func TestControllerJitter(t *testing.T) {
 				t.Errorf("worst of 5 seeds got %.0f%% of the limit, want at least %.0f%%", worst, tt.minPct)
 			}
 		})
+	}
+}
+
+// TestSimulatorJitterBites checks the simulation itself, so that the
+// jitter tests above cannot pass by a simulator that drops the jitter: a
+// bucket with no burst must refuse some pairs that 3 ms of jitter brings
+// too close, and the seeds must not all agree.
+func TestSimulatorJitterBites(t *testing.T) {
+	t.Parallel()
+	const d = 20 * time.Second
+	still, _ := simulateJitter(&simBucket{r: 50, b: 1}, 16, d, 0, 0)
+	seen := map[int]bool{}
+	for seed := range uint64(4) {
+		ok, _ := simulateJitter(&simBucket{r: 50, b: 1}, 16, d, 3*time.Millisecond, seed)
+		if ok >= still {
+			t.Errorf("seed %d: %d accepted with 3 ms of jitter, %d without; want fewer with", seed, ok, still)
+		}
+		seen[ok] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("4 seeds all gave the same count: the jitter's draws do not reach the server")
 	}
 }
 
