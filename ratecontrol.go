@@ -172,7 +172,7 @@ func (rc *rateControl) grow(now time.Time) {
 	case rc.slowStart:
 	case elapsed >= rc.holdFor():
 		rc.lo = rc.rate
-		x := rc.probe()
+		x := rc.probe(rc.rate)
 		if x < rc.rate*minProbe {
 			// Converged, and held for long: the server's limit may have
 			// risen since hi failed.
@@ -182,20 +182,20 @@ func (rc *rateControl) grow(now time.Time) {
 	}
 }
 
-// probe is the rate to try next above one that held: halfway from it to
-// the part of hi that is worth a hold's risk (see the type's doc), or
-// 10% up while nothing above has failed.
-func (rc *rateControl) probe() float64 {
-	if rc.hi <= rc.rate {
-		return rc.rate * 1.1
+// probe is the rate to try next above r, a rate that held: halfway from
+// it to the part of hi that is worth a hold's risk (see the type's doc),
+// or 10% up while nothing above has failed.
+func (rc *rateControl) probe(r float64) float64 {
+	if rc.hi <= r {
+		return r * 1.1
 	}
 	q, h := probeEvery.Seconds(), rc.holdCost.Seconds()
-	return min((rc.rate+rc.hi*q/(q+h))/2, rc.rate*1.5)
+	return min((r+rc.hi*q/(q+h))/2, r*1.5)
 }
 
 // holdFor is how long the rate must hold before grow moves it.
 func (rc *rateControl) holdFor() time.Duration {
-	if rc.hi > rc.rate && rc.probe() < rc.rate*minProbe {
+	if rc.hi > rc.rate && rc.probe(rc.rate) < rc.rate*minProbe {
 		return max(probeConverged, 10*rc.holdCost)
 	}
 	return max(probeQuiet, 3*rc.holdCost)
@@ -306,7 +306,11 @@ func (rc *rateControl) overshot(now, sent time.Time) {
 		rc.hi = min(r, est*1.1)
 		rc.lo = min(rc.lo, next)
 	case rc.lo > 0:
-		next = rc.probe2(rc.lo)
+		// Back to what held, or a probe from it when one is worth its
+		// risk below the rate that just failed.
+		if next = rc.probe(rc.lo); next < rc.lo*minProbe {
+			next = rc.lo
+		}
 	default:
 		cut := 0.85
 		if now.Sub(rc.since()) < 3*time.Second {
@@ -317,19 +321,6 @@ func (rc *rateControl) overshot(now, sent time.Time) {
 		next = r * cut
 	}
 	rc.set(now, max(next, r/4))
-}
-
-// probe2 is what to try after a failure with lo known to hold: the
-// probe from lo when it is worth its risk, else lo.
-func (rc *rateControl) probe2(lo float64) float64 {
-	saved := rc.rate
-	rc.rate = lo
-	x := rc.probe()
-	rc.rate = saved
-	if x < lo*minProbe {
-		return lo
-	}
-	return x
 }
 
 // acceptedSince counts accepted requests sent at or after t (as far as
