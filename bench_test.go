@@ -188,48 +188,44 @@ func BenchmarkUnlimited(b *testing.B) {
 		return &http.Client{Transport: t}
 	}
 
-	b.Run("impl=baseline", func(b *testing.B) {
-		hc := tuned()
-		defer hc.CloseIdleConnections()
-		b.ReportAllocs()
-		b.SetParallelism(parallelism)
-		defer reportCPU(b, processCPU())
-		b.RunParallel(func(pb *testing.PB) {
-			ctx := context.Background()
-			for pb.Next() {
-				req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				req.Header.Set("Authorization", "Bearer "+fakeapi.DefaultKey)
-				req.Header.Set("Accept", "application/json")
-				resp, err := hc.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				var page baselinePage
-				err = json.NewDecoder(resp.Body).Decode(&page)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != 200 || len(page.Sessions) != 1 {
-					b.Errorf("status %d, %d sessions, %v", resp.StatusCode, len(page.Sessions), err)
-					return
-				}
-			}
-		})
-	})
-	for _, own := range []bool{false, true} {
-		name := "impl=sdk"
-		if own {
-			name = "impl=sdk-own-transport"
+	// baseline-timeout bounds each request as the SDK bounds each attempt
+	// by default (WithAttemptTimeout, 30 s), and sdk-no-attempt-timeout
+	// turns that bound off: together they price the bound on both sides.
+	for _, timeout := range []time.Duration{0, 30 * time.Second} {
+		name := "impl=baseline"
+		if timeout > 0 {
+			name = "impl=baseline-timeout"
 		}
+		b.Run(name, func(b *testing.B) {
+			hc := tuned()
+			defer hc.CloseIdleConnections()
+			b.ReportAllocs()
+			b.SetParallelism(parallelism)
+			defer reportCPU(b, processCPU())
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if !baselineCall(b, hc, url, timeout) {
+						return
+					}
+				}
+			})
+		})
+	}
+	for _, v := range []struct {
+		name      string
+		own       bool
+		noTimeout bool
+	}{{"impl=sdk", false, false}, {"impl=sdk-own-transport", true, false}, {"impl=sdk-no-attempt-timeout", false, true}} {
+		name, own := v.name, v.own
 		b.Run(name, func(b *testing.B) {
 			opts := []agents.Option{agents.WithBaseURL(srv.URL), agents.WithAPIKey(fakeapi.DefaultKey)}
 			if !own {
 				hc := tuned()
 				defer hc.CloseIdleConnections()
 				opts = append(opts, agents.WithHTTPClient(hc))
+			}
+			if v.noTimeout {
+				opts = append(opts, agents.WithAttemptTimeout(0))
 			}
 			c, err := agents.NewClient(opts...)
 			if err != nil {
@@ -250,6 +246,37 @@ func BenchmarkUnlimited(b *testing.B) {
 			})
 		})
 	}
+}
+
+// baselineCall is one call of the hand-written client, bounded by timeout
+// when it is not 0; it reports whether the call went well.
+func baselineCall(b *testing.B, hc *http.Client, url string, timeout time.Duration) bool {
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		b.Error(err)
+		return false
+	}
+	req.Header.Set("Authorization", "Bearer "+fakeapi.DefaultKey)
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		b.Error(err)
+		return false
+	}
+	var page baselinePage
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || len(page.Sessions) != 1 {
+		b.Errorf("status %d, %d sessions, %v", resp.StatusCode, len(page.Sessions), err)
+		return false
+	}
+	return true
 }
 
 // reportCPU reports the process CPU time used since start, per iteration.
