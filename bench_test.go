@@ -168,6 +168,9 @@ func BenchmarkPrefetch(b *testing.B) {
 // impl=baseline is twenty lines of net/http and encoding/json; impl=sdk is
 // a default Client given the same transport through WithHTTPClient;
 // impl=sdk-own-transport is a default Client with its own transport.
+// impl=baseline-timeout and impl=sdk-no-attempt-timeout put the SDK's
+// default per-attempt bound on the hand-written side and take it off the
+// SDK's, to tell the bound's cost from the SDK's own.
 // cpu-ns/op is the process's CPU time per call, client and server
 // together: the server's share is the same for every impl, so the
 // difference is the client's, and it varies less than ns/op when other
