@@ -72,8 +72,10 @@ func (h hold) spread() time.Duration { return min(h.until.Sub(h.from)/10, maxSta
 const maxHold = time.Minute
 
 // lateSlack is the part of a slot (its inverse) that a head may go early
-// to make up for a late wake-up; see pacer.next.
-const lateSlack = 32
+// to make up for a late wake-up; see pacer.next. A 32nd was tried: at
+// 98% of a server's rate it lets pairs come closer than the server's
+// interval whenever one wake-up is late and the next is not.
+const lateSlack = 64
 
 // maxStagger bounds how far past the end of a hold a waiter may be spread,
 // so that a Client's goroutines do not all resume in the same millisecond.
@@ -154,8 +156,10 @@ func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 	}
 	defer func() { <-p.head }()
 	for {
-		now := time.Now()
+		// The time is read under the lock, so that the limiter never
+		// hears of a time earlier than one another caller gave it.
 		p.mu.Lock()
+		now := time.Now()
 		at, why, full := p.next(now)
 		held := why == waitHold
 		if !full && !at.After(now) {
@@ -297,12 +301,15 @@ func (p *pacer) next(now time.Time) (at time.Time, why waitKind, full bool) {
 			p.lim.SetBurstAt(now, pc.burst)
 		}
 		if tok := p.lim.TokensAt(at); tok < 1 {
-			// The head may go up to a 32nd of a slot before its token is
+			// The head may go up to a 64th of a slot before its token is
 			// whole, in debt to the next slot: timers wake late (Go's by
 			// about half a millisecond), and with a burst of one a head
 			// that wakes late loses that time for good, 2 to 3% of the
-			// rate at 50/s. The debt keeps the average at the rate and
-			// no two sends closer than 31/32 of a slot.
+			// rate at 50/s. The debt keeps the average at the rate, and
+			// with a burst of one no two sends come closer than 63/64 of
+			// a slot: under the controller's margin below the server's
+			// rate (headroom), so the slack alone never brings a pair
+			// closer than the server's own interval.
 			slot := float64(time.Second) / pc.r
 			at = at.Add(time.Duration(max((1-tok)*slot-slot/lateSlack, 0)))
 		}
