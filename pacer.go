@@ -156,8 +156,10 @@ func (p *pacer) waitTurn(ctx context.Context) (_ ticket, err error) {
 	}
 	defer func() { <-p.head }()
 	for {
-		now := time.Now()
+		// The time is read under the lock, so that the limiter never
+		// hears of a time earlier than one another caller gave it.
 		p.mu.Lock()
+		now := time.Now()
 		at, why, full := p.next(now)
 		held := why == waitHold
 		if !full && !at.After(now) {
