@@ -219,10 +219,9 @@ func BenchmarkUnlimited(b *testing.B) {
 		own       bool
 		noTimeout bool
 	}{{"impl=sdk", false, false}, {"impl=sdk-own-transport", true, false}, {"impl=sdk-no-attempt-timeout", false, true}} {
-		name, own := v.name, v.own
-		b.Run(name, func(b *testing.B) {
+		b.Run(v.name, func(b *testing.B) {
 			opts := []agents.Option{agents.WithBaseURL(srv.URL), agents.WithAPIKey(fakeapi.DefaultKey)}
-			if !own {
+			if !v.own {
 				hc := tuned()
 				defer hc.CloseIdleConnections()
 				opts = append(opts, agents.WithHTTPClient(hc))
