@@ -14,6 +14,24 @@ func pacedAt(r float64) *pacer {
 	return p
 }
 
+// pacedSends runs a head through p's slots in virtual time, as waitTurn
+// does: it sends when next allows, and otherwise sleeps until the time
+// next names and wakes late() after it. It returns the first n sends.
+func pacedSends(p *pacer, n int, late func() time.Duration) []time.Time {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var sends []time.Time
+	for len(sends) < n {
+		at, _, _ := p.next(now)
+		if at.After(now) {
+			now = at.Add(late())
+			continue
+		}
+		p.lim.ReserveN(now, 1)
+		sends = append(sends, now)
+	}
+	return sends
+}
+
 // TestPaceForgivesLateWakeups checks, in virtual time, the head's early
 // release (pacer.next): at 50/s a slot is 20 ms, and a head may go up to
 // a 64th of it (312.5 µs) before its token is whole, so that a timer that
@@ -71,18 +89,9 @@ func TestPaceSlackKeepsSpacing(t *testing.T) {
 	const minGap = 19687500 * time.Nanosecond
 	for seed := range uint64(5) {
 		rng := rand.New(rand.NewPCG(seed, seed))
-		p := pacedAt(r)
-		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-		var sends []time.Time
-		for len(sends) < 2000 {
-			at, _, _ := p.next(now)
-			if at.After(now) {
-				now = at.Add(time.Duration(rng.Int64N(int64(2 * time.Millisecond))))
-				continue
-			}
-			p.lim.ReserveN(now, 1)
-			sends = append(sends, now)
-		}
+		sends := pacedSends(pacedAt(r), 2000, func() time.Duration {
+			return time.Duration(rng.Int64N(int64(2 * time.Millisecond)))
+		})
 		for i := 1; i < len(sends); i++ {
 			if gap := sends[i].Sub(sends[i-1]); gap < minGap-time.Nanosecond {
 				t.Fatalf("seed %d: sends %d and %d %v apart; want at least %v", seed, i-1, i, gap, minGap)
@@ -105,18 +114,7 @@ func TestPaceSlackKeepsSpacing(t *testing.T) {
 func TestPaceSlackKeepsRate(t *testing.T) {
 	t.Parallel()
 	const r = 50
-	p := pacedAt(r)
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var sends []time.Time
-	for len(sends) < 1002 {
-		at, _, _ := p.next(now)
-		if at.After(now) {
-			now = at.Add(250 * time.Microsecond)
-			continue
-		}
-		p.lim.ReserveN(now, 1)
-		sends = append(sends, now)
-	}
+	sends := pacedSends(pacedAt(r), 1002, func() time.Duration { return 250 * time.Microsecond })
 	// From the second send: the first went with a whole token.
 	got := 1000 / sends[1001].Sub(sends[1]).Seconds()
 	if got < r-0.01 || got > r+0.01 {
