@@ -62,12 +62,12 @@ func TestAttemptRequestKeptAfterTransportError(t *testing.T) {
 	if len(kt.kept) != 4 {
 		t.Fatalf("%d requests failed, want 4 (one per call)", len(kt.kept))
 	}
+	// A failed attempt's context is not checked for being cancelled:
+	// attempts share their bound (attemptbound.go), which ends at its
+	// deadline or with the call's context, not with one attempt.
 	var got []string
 	for _, req := range kt.kept {
 		got = append(got, req.URL.String())
-		if err := req.Context().Err(); err == nil {
-			t.Error("a failed attempt's context was not cancelled")
-		}
 	}
 	if diff := cmp.Diff(kt.urls, got); diff != "" {
 		t.Errorf("failed requests changed after the transport let them go (-want +got):\n%s", diff)

@@ -174,8 +174,23 @@ func BenchmarkPrefetch(b *testing.B) {
 // cpu-ns/op is the process's CPU time per call, client and server
 // together: the server's share is the same for every impl, so the
 // difference is the client's, and it varies less than ns/op when other
-// work shares the machine.
+// work shares the machine. Every call's context is context.Background.
 func BenchmarkUnlimited(b *testing.B) {
+	benchUnlimited(b, context.Background())
+}
+
+// BenchmarkUnlimitedRootContext is BenchmarkUnlimited with every call
+// under one cancellable root context, as a worker pool run under
+// signal.NotifyContext calls, and as the lab (bench/) does: the attempt
+// bound is then shared through another path than for
+// context.Background (see attemptbound.go).
+func BenchmarkUnlimitedRootContext(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	benchUnlimited(b, ctx)
+}
+
+func benchUnlimited(b *testing.B, ctx context.Context) {
 	srv := fakeapi.New()
 	defer srv.Close()
 	srv.KeepLog(false)
@@ -207,7 +222,7 @@ func BenchmarkUnlimited(b *testing.B) {
 			defer reportCPU(b, processCPU())
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if !baselineCall(b, hc, url, timeout) {
+					if !baselineCall(ctx, b, hc, url, timeout) {
 						return
 					}
 				}
@@ -237,7 +252,6 @@ func BenchmarkUnlimited(b *testing.B) {
 			b.SetParallelism(parallelism)
 			defer reportCPU(b, processCPU())
 			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
 				for pb.Next() {
 					page, err := c.ListSessions(ctx, agent, agents.ListSessionsParams{Limit: 1})
 					if err != nil || len(page.Sessions) != 1 {
@@ -250,10 +264,9 @@ func BenchmarkUnlimited(b *testing.B) {
 	}
 }
 
-// baselineCall is one call of the hand-written client, bounded by timeout
-// when it is not 0; it reports whether the call went well.
-func baselineCall(b *testing.B, hc *http.Client, url string, timeout time.Duration) bool {
-	ctx := context.Background()
+// baselineCall is one call of the hand-written client under ctx, bounded
+// by timeout when it is not 0; it reports whether the call went well.
+func baselineCall(ctx context.Context, b *testing.B, hc *http.Client, url string, timeout time.Duration) bool {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)

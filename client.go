@@ -44,6 +44,7 @@ type Client struct {
 	backoffMax     time.Duration
 	maxRetryWait   time.Duration
 	attemptTimeout time.Duration
+	bounds         *attemptBounds // shares the bound of attempts whose call cannot end
 
 	prefetch   bool
 	walkBudget time.Duration // see WithWalkRetryBudget
@@ -140,6 +141,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		backoffMax:     cfg.backoffMax,
 		maxRetryWait:   cfg.maxRetryWait,
 		attemptTimeout: cfg.attemptTimeout,
+		bounds:         newAttemptBounds(cfg.attemptTimeout),
 		log:            cfg.logger,
 		prefetch:       cfg.prefetch,
 		walkBudget:     cfg.walkBudget,

@@ -84,11 +84,15 @@ func (cl *call) admit(req *http.Request) (*http.Request, error) {
 	cl.attempts++
 	cl.sent(req, waited)
 	at.actx, at.cancel = ctx, context.CancelFunc(noop)
+	at.start = time.Now()
 	if timeout > 0 && !deadlineWithin(ctx, timeout) {
-		at.actx, at.cancel = context.WithTimeoutCause(ctx, timeout, errAttemptTimeout)
+		if timeout == c.bounds.timeout {
+			at.actx, at.cancel = c.bounds.bound(ctx, at.start)
+		} else {
+			at.actx, at.cancel = context.WithTimeoutCause(ctx, timeout, errAttemptTimeout)
+		}
 		req = req.WithContext(at.actx)
 	}
-	at.start = time.Now()
 	return req, nil
 }
 
@@ -124,9 +128,9 @@ func (cl *call) settle(req *http.Request, resp *http.Response, err error) (*http
 func noop() {}
 
 // deadlineWithin reports whether ctx ends within d, when an attempt
-// timeout of d could not fire first and is not set: its context and timer
-// cost about 5% of a call's CPU, and when the call's own deadline comes
-// first the error is the context's either way (see timedOut).
+// timeout of d could not fire first and is not set: when the call's own
+// deadline comes first the error is the context's either way (see
+// timedOut).
 func deadlineWithin(ctx context.Context, d time.Duration) bool {
 	dl, ok := ctx.Deadline()
 	return ok && time.Until(dl) <= d

@@ -1,0 +1,177 @@
+package agents_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	agents "github.com/agentsapi/agents-go"
+	"github.com/agentsapi/agents-go/internal/fakeapi"
+)
+
+type boundKey struct{}
+
+// ctxRecorder records what each attempt's context says as it reaches the
+// transport: the caller's value under boundKey, and how long it has left.
+type ctxRecorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	seen []attemptCtx
+}
+
+type attemptCtx struct {
+	value any
+	left  time.Duration // until the context's deadline; 0 without one
+}
+
+func (r *ctxRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	a := attemptCtx{value: ctx.Value(boundKey{})}
+	if dl, ok := ctx.Deadline(); ok {
+		a.left = time.Until(dl)
+	}
+	r.mu.Lock()
+	r.seen = append(r.seen, a)
+	r.mu.Unlock()
+	return r.next.RoundTrip(req)
+}
+
+// TestAttemptBoundEveryContext checks the attempt timeout for every kind
+// of call context: the hung first attempt is cut off and retried, the
+// attempt's context keeps the caller's values, and its deadline lies
+// between the timeout and the timeout plus a 32nd (attempts share their
+// bound; see attemptbound.go).
+func TestAttemptBoundEveryContext(t *testing.T) {
+	t.Parallel()
+	const timeout = 200 * time.Millisecond
+	root, cancelRoot := context.WithCancel(context.Background())
+	t.Cleanup(cancelRoot)
+	for _, tt := range []struct {
+		name  string
+		ctx   func(t *testing.T) context.Context
+		value any
+	}{
+		{name: "Background", ctx: func(*testing.T) context.Context { return context.Background() }},
+		{name: "TODO", ctx: func(*testing.T) context.Context { return context.TODO() }},
+		{name: "values only", value: "v", ctx: func(*testing.T) context.Context {
+			return context.WithValue(context.Background(), boundKey{}, "v")
+		}},
+		{name: "shared root", value: "r", ctx: func(*testing.T) context.Context {
+			return context.WithValue(root, boundKey{}, "r")
+		}},
+		{name: "WithoutCancel", value: "w", ctx: func(*testing.T) context.Context {
+			return context.WithoutCancel(context.WithValue(root, boundKey{}, "w"))
+		}},
+		{name: "own per call", value: "o", ctx: func(t *testing.T) context.Context {
+			ctx, cancel := context.WithCancel(context.WithValue(context.Background(), boundKey{}, "o"))
+			t.Cleanup(cancel)
+			return ctx
+		}},
+		{name: "deadline further than the timeout", value: "d", ctx: func(t *testing.T) context.Context {
+			ctx, cancel := context.WithTimeout(context.WithValue(root, boundKey{}, "d"), time.Minute)
+			t.Cleanup(cancel)
+			return ctx
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := fakeapi.New()
+			t.Cleanup(srv.Close)
+			rec := &ctxRecorder{next: srv.Client().Transport}
+			c := newClient(t, srv, agents.WithHTTPClient(&http.Client{Transport: rec}),
+				agents.WithAttemptTimeout(timeout), agents.WithMaxRetries(1), agents.WithRetryBackoff(time.Millisecond, time.Millisecond))
+			srv.Script(fakeapi.Hang())
+			start := time.Now()
+			page, err := c.ListSessions(tt.ctx(t), "agt_customer_support", agents.ListSessionsParams{})
+			if err != nil || len(page.Sessions) == 0 {
+				t.Fatalf("err = %v; want the page from the retry after the attempt timed out", err)
+			}
+			if elapsed := time.Since(start); elapsed < timeout || elapsed > 10*timeout {
+				t.Errorf("took %v; the bound should cut the first attempt after %v", elapsed, timeout)
+			}
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			var values []any
+			for i, a := range rec.seen {
+				values = append(values, a.value)
+				// The deadline is timeout after the attempt began, read here
+				// a moment later: a millisecond under it is that moment.
+				if a.left < timeout-time.Millisecond || a.left > timeout+timeout/32 {
+					t.Errorf("attempt %d: %v left to its deadline, want %v to %v", i, a.left, timeout, timeout+timeout/32)
+				}
+			}
+			if diff := cmp.Diff([]any{tt.value, tt.value}, values); diff != "" {
+				t.Errorf("the caller's value in each attempt's context (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestAttemptBoundEndsWithItsCall checks that a bound shared by the calls
+// under one root context ends when that root is cancelled, at once and
+// with the root's cause (as a call's error always is), and that it does not end the bound of calls
+// under another root.
+func TestAttemptBoundEndsWithItsCall(t *testing.T) {
+	t.Parallel()
+	srv := fakeapi.New()
+	t.Cleanup(srv.Close)
+	const timeout = 300 * time.Millisecond
+	c := newClient(t, srv, agents.WithAttemptTimeout(timeout), agents.WithMaxRetries(1),
+		agents.WithRetryBackoff(time.Millisecond, time.Millisecond))
+	srv.Script(fakeapi.Hang(), fakeapi.Hang())
+	cause := errors.New("shutting down")
+	gone, end := context.WithCancelCause(context.Background())
+	kept, keep := context.WithCancel(context.Background())
+	t.Cleanup(keep)
+
+	type result struct {
+		err     error
+		elapsed time.Duration
+	}
+	results := make([]result, 2)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, ctx := range []context.Context{gone, kept} {
+		wg.Go(func() {
+			_, err := c.ListSessions(ctx, "agt_customer_support", agents.ListSessionsParams{})
+			results[i] = result{err, time.Since(start)}
+		})
+	}
+	time.Sleep(30 * time.Millisecond) // both calls are in their hung attempts
+	end(cause)
+	wg.Wait()
+
+	if r := results[0]; !errors.Is(r.err, cause) || r.elapsed >= timeout {
+		t.Errorf("call under the cancelled root: err = %v after %v; want %q before the %v bound", r.err, r.elapsed, cause, timeout)
+	}
+	if r := results[1]; r.err != nil || r.elapsed < timeout {
+		t.Errorf("call under the other root: err = %v after %v; want its page, after its own bound of %v cut the hung attempt", r.err, r.elapsed, timeout)
+	}
+}
+
+// ExampleWithAttemptTimeout shows the bound at work on a server that never
+// answers the first attempt: it is cut off, and the retry gets the page.
+func ExampleWithAttemptTimeout() {
+	srv := fakeapi.New()
+	defer srv.Close()
+	srv.Script(fakeapi.Hang())
+	c, err := agents.NewClient(agents.WithBaseURL(srv.URL), agents.WithAPIKey(fakeapi.DefaultKey),
+		agents.WithAttemptTimeout(50*time.Millisecond))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	page, err := c.ListSessions(context.Background(), "agt_customer_support", agents.ListSessionsParams{Limit: 1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(page.Sessions), "session after", page.Response.Attempts, "attempts")
+	// Output: 1 session after 2 attempts
+}
