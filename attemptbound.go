@@ -27,19 +27,29 @@ const boundSlots = 4
 // in the same slice of time (an epoch, timeout/32 long) share one bound,
 // whose deadline is timeout after the epoch ends: an attempt is bounded by
 // timeout to timeout·(1+1/32), never less, for the cost of an entry in a
-// map. Calls whose context cannot end (Done is nil, as
-// context.Background's) all share the epoch's bound. Calls whose context
-// can end share one only with calls whose context ends with theirs (the
-// same Done channel, as every call of a worker pool run under one root
-// context has); the first boundSlots such groups of each epoch get one,
-// and the rest a bound each, so that a server's per-request contexts cost
-// no more than a bound each would. A call whose
-// WithCallAttemptTimeout differs from the Client's timeout gets a bound
-// of its own too.
+// map.
 //
-// A shared bound is never cancelled early: a failed attempt's context
-// stays live until the bound's deadline or the call's context ends,
-// which is what the transport's own context below it is for.
+//   - Calls whose context cannot end (Done is nil, as
+//     context.Background's) all share the epoch's bound.
+//   - Calls whose context can end share one only with calls whose context
+//     ends with theirs: the same Done channel, as every call of a worker
+//     pool run under one root context has. A Done channel gets a slot of
+//     its own once it recurs (seen twice in a row among those without
+//     one), so that a server's per-request contexts, seen once each, do
+//     not pay for slots they would not reuse; an epoch has boundSlots.
+//     While a slot's attempts are in flight it listens to their context,
+//     and it stops when the last one ends, so that no goroutine or
+//     registration outlives the calls. Cancelling that context ends the
+//     slot's bound a moment later, from the goroutine context.AfterFunc
+//     runs, rather than within the cancel call itself.
+//   - Any other call gets a bound of its own: its Done has no slot, its
+//     deadline ends before the epoch's would, or its
+//     WithCallAttemptTimeout differs from the Client's.
+//
+// A shared bound is not ended with one attempt: what the caller's
+// RoundTripper hangs below an attempt's context lives until the bound
+// ends or the caller's context does, unless it cancels it itself (as
+// net/http's transport does).
 //
 // The zero value is not usable; newAttemptBounds makes one. It is safe
 // for concurrent use.
@@ -61,26 +71,34 @@ type boundEpoch struct {
 	// it, and its timer releases it at its deadline.
 	cancel context.CancelFunc
 	slots  [boundSlots]atomic.Pointer[sharedBound]
+	// seen is the last Done channel (a <-chan struct{}) that found no
+	// slot: a slot is made for one seen twice in a row.
+	seen atomic.Value
 }
 
 // sharedBound is a bound shared by calls whose contexts end together.
 type sharedBound struct {
 	done <-chan struct{}         // the calls' contexts' Done
 	ctx  context.Context         // ends at the epoch's deadline or with them
-	end  context.CancelCauseFunc // ends it early; only a bound never handed out is
-	// unhooked is set once the bound has ended and no longer listens to
-	// the calls' context; tests read it.
-	unhooked atomic.Bool
+	end  context.CancelCauseFunc // ends ctx with the calls' cause
+	// caller is the context of the call that made the bound; its Done is
+	// done, and its cause is theirs.
+	caller context.Context
+
+	mu     sync.Mutex
+	refs   int         // attempts in flight under ctx
+	unhook func() bool // stops listening to caller; nil when not listening
 }
 
 func newAttemptBounds(timeout time.Duration) *attemptBounds {
-	return &attemptBounds{timeout: timeout, share: max(timeout/boundShare, time.Millisecond)}
+	return &attemptBounds{timeout: timeout, share: timeout / boundShare}
 }
 
 // bound returns the context an attempt of a call with context ctx that
-// starts at now is sent with, and what ends it once the attempt is over.
-// The context's cause is errAttemptTimeout once the bound has passed.
-func (b *attemptBounds) bound(ctx context.Context, now time.Time) (context.Context, context.CancelFunc) {
+// starts at now is sent with, and what ends it once the attempt is over:
+// a cancel func, or a shared bound to release. The context's cause is
+// errAttemptTimeout once the bound has passed.
+func (b *attemptBounds) bound(ctx context.Context, now time.Time) (context.Context, context.CancelFunc, *sharedBound) {
 	e := b.cur.Load()
 	if e == nil || !now.Before(e.until) {
 		e = b.next(now)
@@ -88,18 +106,24 @@ func (b *attemptBounds) bound(ctx context.Context, now time.Time) (context.Conte
 	done := ctx.Done()
 	if done == nil {
 		if ctx == context.Background() || ctx == context.TODO() {
-			return e.ctx, noop
+			return e.ctx, noop, nil
 		}
-		return &boundValues{Context: ctx, bound: e.ctx}, noop
+		return &boundValues{Context: ctx, bound: e.ctx}, noop, nil
+	}
+	if dl, ok := ctx.Deadline(); ok && !dl.After(e.deadline) {
+		// The call's deadline comes first: a bound could only report a
+		// later deadline than the call has.
+		return ctx, noop, nil
 	}
 	if ctx.Err() == nil {
 		// An ended context gets a bound of its own, ended at once; a
-		// shared one hears of the end a moment later, from a goroutine.
+		// shared one hears of the end a moment later.
 		if s := e.shared(ctx, done); s != nil {
-			return &boundValues{Context: ctx, bound: s.ctx}, noop
+			return &boundValues{Context: ctx, bound: s.ctx}, noop, s
 		}
 	}
-	return context.WithDeadlineCause(ctx, e.deadline, errAttemptTimeout)
+	actx, cancel := context.WithDeadlineCause(ctx, e.deadline, errAttemptTimeout)
+	return actx, cancel, nil
 }
 
 func (b *attemptBounds) next(now time.Time) *boundEpoch {
@@ -116,19 +140,22 @@ func (b *attemptBounds) next(now time.Time) *boundEpoch {
 }
 
 // shared returns the epoch's bound for calls whose context ends with
-// done, making it if a slot is free; nil when none is.
+// done, acquired for one attempt; nil when it has none and makes none.
 func (e *boundEpoch) shared(ctx context.Context, done <-chan struct{}) *sharedBound {
 	for i := range e.slots {
 		s := e.slots[i].Load()
 		if s == nil {
-			s = e.share(ctx, done)
-			if e.slots[i].CompareAndSwap(nil, s) {
-				return s
+			if prev, _ := e.seen.Swap(done).(<-chan struct{}); prev != done {
+				return nil // not seen just before: perhaps never again
 			}
-			s.end(nil) // another goroutine filled the slot first
-			s = e.slots[i].Load()
+			s = e.share(ctx, done)
+			if !e.slots[i].CompareAndSwap(nil, s) {
+				s.end(nil) // another goroutine filled the slot first
+				s = e.slots[i].Load()
+			}
 		}
 		if s.done == done {
+			s.acquire()
 			return s
 		}
 	}
@@ -136,22 +163,47 @@ func (e *boundEpoch) shared(ctx context.Context, done <-chan struct{}) *sharedBo
 }
 
 // share makes a bound that ends at the epoch's deadline, or when ctx
-// does, with ctx's cause. It carries none of ctx's values: those come
-// from each call's own context (see boundValues).
+// does (while it has attempts in flight), with ctx's cause. It carries
+// none of ctx's values: those come from each call's own context (see
+// boundValues).
 func (e *boundEpoch) share(ctx context.Context, done <-chan struct{}) *sharedBound {
 	base, end := context.WithCancelCause(context.Background())
 	bctx, stopTimer := context.WithDeadlineCause(base, e.deadline, errAttemptTimeout)
-	s := &sharedBound{done: done, ctx: bctx, end: end}
-	unhook := context.AfterFunc(ctx, func() { end(context.Cause(ctx)) })
-	// Once the bound has ended, the call's context no longer needs to
-	// tell it: without this, a root context that lives as long as the
-	// process would keep one registration per epoch.
+	s := &sharedBound{done: done, ctx: bctx, end: end, caller: ctx}
 	context.AfterFunc(bctx, func() {
-		unhook()
 		stopTimer()
-		s.unhooked.Store(true)
+		s.mu.Lock()
+		s.stopListening()
+		s.mu.Unlock()
 	})
 	return s
+}
+
+// acquire counts an attempt in, and listens to the calls' context while
+// any is in flight.
+func (s *sharedBound) acquire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refs++; s.unhook == nil && s.ctx.Err() == nil {
+		s.unhook = context.AfterFunc(s.caller, func() { s.end(context.Cause(s.caller)) })
+	}
+}
+
+// release counts an attempt out; the last one stops the listening, which
+// for a context of a type of the caller's own is a goroutine.
+func (s *sharedBound) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refs--; s.refs == 0 {
+		s.stopListening()
+	}
+}
+
+func (s *sharedBound) stopListening() {
+	if s.unhook != nil {
+		s.unhook()
+		s.unhook = nil
+	}
 }
 
 // boundValues is a call's context bounded by a shared bound: it ends with

@@ -11,74 +11,103 @@ import (
 )
 
 // TestAttemptBoundsShareBySlot checks who shares an epoch's bound: every
-// call whose context cannot end, calls whose contexts end together (one
-// slot), the first boundSlots such groups, and no one after them.
+// call whose context cannot end; calls whose contexts end together, once
+// their Done channel recurs, in up to boundSlots groups; and no one else.
 func TestAttemptBoundsShareBySlot(t *testing.T) {
 	t.Parallel()
 	b := newAttemptBounds(time.Minute)
 	now := time.Now()
 	type key struct{}
-	var roots []context.Context
-	for range boundSlots + 2 {
-		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel)
-		roots = append(roots, ctx)
-	}
 	ended, end := context.WithCancel(context.Background())
 	end()
-
-	shared := func(ctx context.Context) (bool, <-chan struct{}) {
-		actx, cancel := b.bound(ctx, now)
+	soon, cancelSoon := context.WithTimeout(context.Background(), b.timeout+b.share/2)
+	t.Cleanup(cancelSoon)
+	later, cancelLater := context.WithTimeout(context.Background(), time.Hour)
+	t.Cleanup(cancelLater)
+	ctxs := []context.Context{ended, soon, later}
+	for range boundSlots + 1 {
+		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
-		_, isValues := actx.(*boundValues)
-		return isValues || actx == b.cur.Load().ctx, actx.Done()
+		ctxs = append(ctxs, ctx)
 	}
-	var got []bool
-	dones := map[<-chan struct{}]bool{}
-	for _, ctx := range append(roots, ended) {
-		s, done := shared(ctx)
-		got = append(got, s)
-		dones[done] = true
+
+	// kind names the bound an attempt got: the epoch's, a slot's, one of
+	// its own, or none (the call's deadline comes first).
+	kind := func(ctx context.Context) (string, <-chan struct{}) {
+		actx, cancel, s := b.bound(ctx, now)
+		t.Cleanup(cancel)
+		if s != nil {
+			t.Cleanup(s.release)
+		}
+		switch v, _ := actx.(*boundValues); {
+		case actx == b.cur.Load().ctx || v != nil && v.bound == b.cur.Load().ctx:
+			return "epoch", actx.Done()
+		case s != nil:
+			return "slot", actx.Done()
+		case actx == ctx:
+			return "none", actx.Done()
+		}
+		return "own", actx.Done()
 	}
-	want := []bool{true, true, true, true, false, false, false}
+	var got []string
+	for _, ctx := range ctxs {
+		first, _ := kind(ctx)
+		second, _ := kind(ctx) // the same Done twice in a row
+		got = append(got, first+", "+second)
+	}
+	want := []string{
+		"own, own",   // ended: a bound of its own, which has ended too
+		"none, none", // its deadline comes before the epoch's
+		"own, slot",  // a deadline after the epoch's: slot 0
+		"own, slot", "own, slot", "own, slot",
+		"own, own", "own, own", // no slot left
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("which contexts share a bound (-want +got):\n%s", diff)
-	}
-	if len(dones) != len(want) {
-		t.Errorf("%d distinct bounds for %d contexts that end apart", len(dones), len(want))
+		t.Errorf("bounds of two attempts in a row for each context (-want +got):\n%s", diff)
 	}
 
 	// A context that ends with a slot's shares its bound; so does every
 	// context that cannot end, values or none.
-	_, d0 := shared(roots[0])
-	_, d1 := shared(context.WithValue(roots[0], key{}, 1))
-	_, bg := shared(context.Background())
-	_, v := shared(context.WithValue(context.Background(), key{}, 1))
-	_, wc := shared(context.WithoutCancel(roots[0]))
+	_, d0 := kind(ctxs[3])
+	_, d1 := kind(context.WithValue(ctxs[3], key{}, 1))
+	_, bg := kind(context.Background())
+	_, v := kind(context.WithValue(context.Background(), key{}, 1))
+	_, wc := kind(context.WithoutCancel(ctxs[3]))
 	if d0 != d1 || bg != v || bg != wc || d0 == bg {
 		t.Error("contexts that end together were given bounds that do not")
 	}
 
+	// Contexts seen once each, as a server's per request, take no slot.
+	b2 := newAttemptBounds(time.Minute)
+	for i := range 2 * boundSlots {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		if _, _, s := b2.bound(ctx, now); s != nil {
+			t.Errorf("context %d, seen once, got a slot", i)
+		}
+	}
+
 	// The next epoch starts afresh.
-	later, cancel := b.bound(roots[0], now.Add(b.share))
+	next, cancel, _ := b.bound(ctxs[3], now.Add(b.share))
 	t.Cleanup(cancel)
-	if later.Done() == d0 {
+	if next.Done() == d0 {
 		t.Error("an attempt that starts after the epoch got its bound")
 	}
-	if dl, _ := later.Deadline(); dl.Sub(now) != 2*b.share+b.timeout {
+	if dl, _ := next.Deadline(); dl.Sub(now) != 2*b.share+b.timeout {
 		t.Errorf("the next epoch's deadline is %v after the first's start, want %v", dl.Sub(now), 2*b.share+b.timeout)
 	}
 }
 
-// TestAttemptBoundsRace has many goroutines ask for one epoch's bounds at
-// once: calls under one root must all get the same, and the slots hold
-// no loser of the race (run with -race).
+// TestAttemptBoundsRace has many goroutines take and release one slot at
+// once: calls under one root must all get the same bound, and once all
+// are released nothing listens to the root (run with -race).
 func TestAttemptBoundsRace(t *testing.T) {
 	t.Parallel()
 	b := newAttemptBounds(time.Minute)
 	now := time.Now()
 	root, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	b.bound(root, now) // seen once: the next makes a slot
 	var (
 		mu    sync.Mutex
 		dones = map[<-chan struct{}]int{}
@@ -86,8 +115,11 @@ func TestAttemptBoundsRace(t *testing.T) {
 	)
 	for range 32 {
 		wg.Go(func() {
-			actx, cancel := b.bound(root, now)
+			actx, cancel, s := b.bound(root, now)
 			defer cancel()
+			if s != nil {
+				defer s.release()
+			}
 			mu.Lock()
 			dones[actx.Done()]++
 			mu.Unlock()
@@ -98,16 +130,23 @@ func TestAttemptBoundsRace(t *testing.T) {
 		t.Errorf("32 calls under one root got %d bounds, want 1", len(dones))
 	}
 	e := b.cur.Load()
+	s := e.slots[0].Load()
+	s.mu.Lock()
+	refs, listening := s.refs, s.unhook != nil
+	s.mu.Unlock()
+	if refs != 0 || listening {
+		t.Errorf("after every attempt ended: %d in flight, listening %v; want 0, false", refs, listening)
+	}
 	for i := 1; i < boundSlots; i++ {
-		if s := e.slots[i].Load(); s != nil {
+		if e.slots[i].Load() != nil {
 			t.Errorf("slot %d holds a bound for a root that slot 0 has", i)
 		}
 	}
 }
 
 // TestAttemptBoundEnds checks how a shared bound ends: at its deadline
-// with errAttemptTimeout, after which it stops listening to the calls'
-// context; or with that context, with its cause.
+// with errAttemptTimeout, or with the calls' context and its cause; and
+// that it stops listening to that context either way.
 func TestAttemptBoundEnds(t *testing.T) {
 	t.Parallel()
 	const timeout = 20 * time.Millisecond
@@ -125,10 +164,11 @@ func TestAttemptBoundEnds(t *testing.T) {
 			b := newAttemptBounds(timeout)
 			root, end := context.WithCancelCause(context.Background())
 			t.Cleanup(func() { end(nil) })
-			actx, _ := b.bound(root, time.Now())
-			s := b.cur.Load().slots[0].Load()
+			now := time.Now()
+			b.bound(root, now)
+			actx, _, s := b.bound(root, now)
 			if s == nil {
-				t.Fatal("no shared bound for a root context")
+				t.Fatal("no shared bound for a root context seen twice")
 			}
 			if tt.end {
 				end(cause)
@@ -141,12 +181,20 @@ func TestAttemptBoundEnds(t *testing.T) {
 			if got := context.Cause(actx); got != tt.wantCause {
 				t.Errorf("cause %v, want %v", got, tt.wantCause)
 			}
-			for deadline := time.Now().Add(10 * time.Second); !s.unhooked.Load(); {
+			// The attempt is still in flight: only the bound's end can have
+			// stopped the listening, and it does so from a goroutine.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+				s.mu.Lock()
+				listening := s.unhook != nil
+				s.mu.Unlock()
+				if !listening {
+					break
+				}
 				if time.Now().After(deadline) {
 					t.Fatal("the ended bound still listens to the calls' context")
 				}
-				time.Sleep(time.Millisecond)
 			}
+			s.release()
 			end(errors.New("later"))
 			if got := context.Cause(actx); got != tt.wantCause {
 				t.Errorf("after the context ended too: cause %v, want %v", got, tt.wantCause)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
 
 	agents "github.com/agentsapi/agents-go"
 	"github.com/agentsapi/agents-go/internal/fakeapi"
@@ -174,4 +175,53 @@ func ExampleWithAttemptTimeout() {
 	}
 	fmt.Println(len(page.Sessions), "session after", page.Response.Attempts, "attempts")
 	// Output: 1 session after 2 attempts
+}
+
+// doneCtx is a context of the caller's own type with a Done channel of
+// its own, which the context package can only watch from a goroutine.
+type doneCtx struct {
+	context.Context
+	done chan struct{}
+}
+
+func (c *doneCtx) Done() <-chan struct{} { return c.done }
+
+func (c *doneCtx) Err() error {
+	select {
+	case <-c.done:
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
+// TestAttemptBoundLeavesNoGoroutine is not parallel: it counts goroutines.
+// A shared bound listens to its calls' context only while their attempts
+// are in flight; for a context of the caller's own type that listening is
+// a goroutine, which must end with the calls, not with the bound.
+func TestAttemptBoundLeavesNoGoroutine(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	// Open until the goroutines are counted: its end would end the
+	// listening too.
+	ctx := &doneCtx{Context: context.Background(), done: make(chan struct{})}
+	defer close(ctx.done)
+	func() {
+		srv := fakeapi.New()
+		defer srv.Close()
+		c := newClient(t, srv)
+		var wg sync.WaitGroup
+		for range 4 { // sequential calls, then concurrent ones, on one Done
+			if _, err := c.ListSessions(ctx, "agt_customer_support", agents.ListSessionsParams{}); err != nil {
+				t.Fatal(err)
+			}
+			wg.Go(func() {
+				if _, err := c.ListSessions(ctx, "agt_customer_support", agents.ListSessionsParams{}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		srv.Client().CloseIdleConnections()
+	}()
+	goleak.VerifyNone(t, ignore)
 }

@@ -48,6 +48,7 @@ type attempt struct {
 	told   func(Answer)
 	actx   context.Context // the attempt's context: the call's, or one with the attempt timeout
 	cancel context.CancelFunc
+	shared *sharedBound // the bound actx shares with other attempts, to release once; nil if none
 	start  time.Time
 	// body wraps the attempt's response body. A call has one attempt
 	// at a time, and each attempt's body is closed before the next
@@ -83,11 +84,11 @@ func (cl *call) admit(req *http.Request) (*http.Request, error) {
 	}
 	cl.attempts++
 	cl.sent(req, waited)
-	at.actx, at.cancel = ctx, context.CancelFunc(noop)
+	at.actx, at.cancel, at.shared = ctx, context.CancelFunc(noop), nil
 	at.start = time.Now()
 	if timeout > 0 && !deadlineWithin(ctx, timeout) {
 		if timeout == c.bounds.timeout {
-			at.actx, at.cancel = c.bounds.bound(ctx, at.start)
+			at.actx, at.cancel, at.shared = c.bounds.bound(ctx, at.start)
 		} else {
 			at.actx, at.cancel = context.WithTimeoutCause(ctx, timeout, errAttemptTimeout)
 		}
@@ -111,6 +112,9 @@ func (cl *call) settle(req *http.Request, resp *http.Response, err error) (*http
 	ctx, timeout := req.Context(), cl.opts.attemptTimeout
 	if err != nil {
 		at.cancel()
+		if at.shared != nil {
+			at.shared.release()
+		}
 		if terr := c.timedOut(ctx, at.actx, err, timeout); terr != nil {
 			err = &ownError{terr}
 		}
@@ -120,7 +124,7 @@ func (cl *call) settle(req *http.Request, resp *http.Response, err error) (*http
 	cl.answered(resp, nil, time.Since(at.start))
 	// The attempt's deadline must also cover reading the body, so it is
 	// released only when the body is closed.
-	at.body = attemptBody{ReadCloser: resp.Body, c: c, ctx: ctx, actx: at.actx, cancel: at.cancel, timeout: timeout}
+	at.body = attemptBody{ReadCloser: resp.Body, c: c, ctx: ctx, actx: at.actx, cancel: at.cancel, shared: at.shared, timeout: timeout}
 	resp.Body = &at.body
 	return resp, nil
 }
@@ -202,6 +206,7 @@ type attemptBody struct {
 	c         *Client
 	ctx, actx context.Context // the call's, and the attempt's within it
 	cancel    context.CancelFunc
+	shared    *sharedBound  // released on the first Close; see attempt.shared
 	timeout   time.Duration // the attempt's WithAttemptTimeout or WithCallAttemptTimeout
 	// eof is set once the body has been read to its end, when there is
 	// nothing left to drain; a page read whole, the usual case, then
@@ -229,6 +234,10 @@ func (b *attemptBody) Close() error {
 	}
 	err := b.ReadCloser.Close()
 	b.cancel()
+	if b.shared != nil {
+		b.shared.release()
+		b.shared = nil // a second Close must not count the attempt out twice
+	}
 	return err
 }
 
