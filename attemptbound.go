@@ -26,8 +26,9 @@ const boundSlots = 4
 // transport hangs its own context below it. Instead, attempts that start
 // in the same slice of time (an epoch, timeout/32 long) share one bound,
 // whose deadline is timeout after the epoch ends: an attempt is bounded by
-// timeout to timeout·(1+1/32), never less, for the cost of an entry in a
-// map.
+// timeout to timeout·(1+1/32), never less, for the cost of an entry in
+// the shared context's map of children (and, for a slot below, of an
+// atomic count).
 //
 //   - Calls whose context cannot end (Done is nil, as
 //     context.Background's) all share the epoch's bound.
@@ -37,19 +38,23 @@ const boundSlots = 4
 //     its own once it recurs (seen twice in a row among those without
 //     one), so that a server's per-request contexts, seen once each, do
 //     not pay for slots they would not reuse; an epoch has boundSlots.
-//     While a slot's attempts are in flight it listens to their context,
-//     and it stops when the last one ends, so that no goroutine or
+//     While a slot's attempts are in flight it listens to their context
+//     (a context.AfterFunc, made when the count of attempts goes from 0
+//     to 1), and it stops when the last one ends, so that no goroutine or
 //     registration outlives the calls. Cancelling that context ends the
-//     slot's bound a moment later, from the goroutine context.AfterFunc
-//     runs, rather than within the cancel call itself.
-//   - Any other call gets a bound of its own: its Done has no slot, its
-//     deadline ends before the epoch's would, or its
-//     WithCallAttemptTimeout differs from the Client's.
+//     slot's bound a moment later, from the goroutine AfterFunc runs,
+//     rather than within the cancel call itself. The first attempt of
+//     each epoch under a root still gets a bound of its own, and a root
+//     that strictly alternates with contexts seen once never gets a slot.
+//   - A call whose deadline ends before the epoch's bound would gets no
+//     bound: its own deadline comes first.
+//   - Any other call gets a bound of its own: its Done has no slot, or
+//     its WithCallAttemptTimeout differs from the Client's.
 //
 // A shared bound is not ended with one attempt: what the caller's
-// RoundTripper hangs below an attempt's context lives until the bound
-// ends or the caller's context does, unless it cancels it itself (as
-// net/http's transport does).
+// RoundTripper hangs below an attempt's context, without cancelling it
+// itself (as net/http's transport does), lives until the bound ends, or
+// until the caller's context ends while the slot listens.
 //
 // The zero value is not usable; newAttemptBounds makes one. It is safe
 // for concurrent use.
@@ -72,7 +77,10 @@ type boundEpoch struct {
 	cancel context.CancelFunc
 	slots  [boundSlots]atomic.Pointer[sharedBound]
 	// seen is the last Done channel (a <-chan struct{}) that found no
-	// slot: a slot is made for one seen twice in a row.
+	// slot: a slot is made for one seen twice in a row. Every attempt
+	// reads slots, and attempts without one write seen: a cache line
+	// apart, the reads are not slowed by the writes.
+	_    [64]byte
 	seen atomic.Value
 }
 
@@ -85,8 +93,10 @@ type sharedBound struct {
 	// done, and its cause is theirs.
 	caller context.Context
 
+	refs atomic.Int64 // attempts in flight under ctx
+	// mu orders the listening's changes, which happen only when refs
+	// goes from 0 to 1 or back, and when ctx ends.
 	mu     sync.Mutex
-	refs   int         // attempts in flight under ctx
 	unhook func() bool // stops listening to caller; nil when not listening
 }
 
@@ -145,7 +155,8 @@ func (e *boundEpoch) shared(ctx context.Context, done <-chan struct{}) *sharedBo
 	for i := range e.slots {
 		s := e.slots[i].Load()
 		if s == nil {
-			if prev, _ := e.seen.Swap(done).(<-chan struct{}); prev != done {
+			if prev, _ := e.seen.Load().(<-chan struct{}); prev != done {
+				e.seen.Store(done)
 				return nil // not seen just before: perhaps never again
 			}
 			s = e.share(ctx, done)
@@ -180,11 +191,16 @@ func (e *boundEpoch) share(ctx context.Context, done <-chan struct{}) *sharedBou
 }
 
 // acquire counts an attempt in, and listens to the calls' context while
-// any is in flight.
+// any is in flight. Only the attempt that brings the count to 1 takes
+// the lock; under it, the count as it is then decides, so that whichever
+// of a racing release and acquire locks last leaves the listening right.
 func (s *sharedBound) acquire() {
+	if s.refs.Add(1) != 1 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.refs++; s.unhook == nil && s.ctx.Err() == nil {
+	if s.refs.Load() > 0 && s.unhook == nil && s.ctx.Err() == nil {
 		s.unhook = context.AfterFunc(s.caller, func() { s.end(context.Cause(s.caller)) })
 	}
 }
@@ -192,9 +208,12 @@ func (s *sharedBound) acquire() {
 // release counts an attempt out; the last one stops the listening, which
 // for a context of a type of the caller's own is a goroutine.
 func (s *sharedBound) release() {
+	if s.refs.Add(-1) != 0 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.refs--; s.refs == 0 {
+	if s.refs.Load() == 0 {
 		s.stopListening()
 	}
 }

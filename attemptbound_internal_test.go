@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/agentsapi/agents-go/internal/fakeapi"
 )
 
 // TestAttemptBoundsShareBySlot checks who shares an epoch's bound: every
@@ -132,7 +134,7 @@ func TestAttemptBoundsRace(t *testing.T) {
 	e := b.cur.Load()
 	s := e.slots[0].Load()
 	s.mu.Lock()
-	refs, listening := s.refs, s.unhook != nil
+	refs, listening := s.refs.Load(), s.unhook != nil
 	s.mu.Unlock()
 	if refs != 0 || listening {
 		t.Errorf("after every attempt ended: %d in flight, listening %v; want 0, false", refs, listening)
@@ -200,5 +202,86 @@ func TestAttemptBoundEnds(t *testing.T) {
 				t.Errorf("after the context ended too: cause %v, want %v", got, tt.wantCause)
 			}
 		})
+	}
+}
+
+// TestSharedBoundEndsWithItsCall runs two hung calls, each under its own
+// root context and on a slot: cancelling one root ends its call at once,
+// with the root's cause (as a call's error always is), and leaves the
+// other call running.
+func TestSharedBoundEndsWithItsCall(t *testing.T) {
+	t.Parallel()
+	srv := fakeapi.New()
+	t.Cleanup(srv.Close)
+	// An epoch of a second: the warm-up and the hung calls share it,
+	// and the test never waits for the bound itself.
+	const timeout = 32 * time.Second
+	c, err := NewClient(WithBaseURL(srv.URL), WithAPIKey(fakeapi.DefaultKey), WithHTTPClient(srv.Client()),
+		WithAttemptTimeout(timeout), WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, end := context.WithCancelCause(context.Background())
+	kept, keep := context.WithCancelCause(context.Background())
+	t.Cleanup(func() { end(nil); keep(nil) })
+	for _, ctx := range []context.Context{gone, gone, kept, kept} { // each Done seen, then slotted
+		if _, err := c.ListSessions(ctx, "agt_customer_support", ListSessionsParams{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := c.bounds.cur.Load()
+	srv.Script(fakeapi.Hang(), fakeapi.Hang())
+	errs := make([]chan error, 2)
+	for i, ctx := range []context.Context{gone, kept} {
+		errs[i] = make(chan error, 1)
+		go func() {
+			_, err := c.ListSessions(ctx, "agt_customer_support", ListSessionsParams{})
+			errs[i] <- err
+		}()
+	}
+	inFlight := func() (n int64) {
+		for i := range e.slots {
+			if s := e.slots[i].Load(); s != nil {
+				n += s.refs.Load()
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(5 * time.Second); inFlight() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			if c.bounds.cur.Load() != e {
+				t.Skip("an epoch began between the warm-up and the hung calls")
+			}
+			t.Fatalf("%d hung attempts on slots, want 2", inFlight())
+		}
+	}
+
+	// A call under the same root that comes and goes meanwhile must not
+	// stop the listening its hung neighbour still needs.
+	if _, err := c.ListSessions(gone, "agt_customer_support", ListSessionsParams{}); err != nil {
+		t.Fatal(err)
+	}
+	cause := errors.New("shutting down")
+	end(cause)
+	select {
+	case err := <-errs[0]:
+		if !errors.Is(err, cause) {
+			t.Errorf("call under the cancelled root: err = %v, want %q", err, cause)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancelling the root did not end its call's attempt")
+	}
+	select {
+	case err := <-errs[1]:
+		t.Fatalf("call under the other root ended with %v when the first root was cancelled", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	other := errors.New("done")
+	keep(other)
+	if err := <-errs[1]; !errors.Is(err, other) {
+		t.Errorf("call under the other root: err = %v, want %q", err, other)
+	}
+	if n := inFlight(); n != 0 {
+		t.Errorf("%d attempts still counted on slots after both calls ended", n)
 	}
 }

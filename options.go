@@ -113,11 +113,11 @@ func WithMaxRetryWait(d time.Duration) Option {
 //
 // An attempt is cut off no sooner than d after it starts, and no later
 // than d plus a 32nd of d: attempts that start close together share one
-// bound, so that the bound costs next to nothing when calls run under
-// context.Background or under one root context (a context, a timer and
-// their wiring per attempt cost about 5% of a call to a loopback server;
-// see BENCHMARKS.md). It is not armed when the call's context has a
-// deadline that comes first.
+// bound, so that it costs next to nothing for calls under
+// context.Background, and little for many goroutines' calls under one
+// root context (a context, a timer and their wiring per attempt cost
+// about 5% of a call to a loopback server; see BENCHMARKS.md). It is not
+// armed when the call's context has a deadline that comes first.
 func WithAttemptTimeout(d time.Duration) Option {
 	return func(c *config) { c.attemptTimeout = d }
 }

@@ -101,6 +101,14 @@ func (cl *call) admit(req *http.Request) (*http.Request, error) {
 // its response on with a body that keeps the attempt's timeout.
 func (cl *call) settle(req *http.Request, resp *http.Response, err error) (*http.Response, error) {
 	c, at := cl.c, &cl.at
+	if err != nil {
+		// Before any user code (a Pacer's report, the hooks) runs: a
+		// panic there must not leave a shared bound listening.
+		at.cancel()
+		if at.shared != nil {
+			at.shared.release()
+		}
+	}
 	switch {
 	case at.told != nil:
 		at.told(answerOf(at.start, time.Now(), resp))
@@ -111,10 +119,6 @@ func (cl *call) settle(req *http.Request, resp *http.Response, err error) (*http
 	}
 	ctx, timeout := req.Context(), cl.opts.attemptTimeout
 	if err != nil {
-		at.cancel()
-		if at.shared != nil {
-			at.shared.release()
-		}
 		if terr := c.timedOut(ctx, at.actx, err, timeout); terr != nil {
 			err = &ownError{terr}
 		}
