@@ -90,7 +90,9 @@ type sharedBound struct {
 	ctx  context.Context         // ends at the epoch's deadline or with them
 	end  context.CancelCauseFunc // ends ctx with the calls' cause
 	// caller is the context of the call that made the bound; its Done is
-	// done, and its cause is theirs.
+	// done, and its cause is theirs. It is kept, values and all, until
+	// the bound ends: at most four such contexts an epoch, for about
+	// timeout after it.
 	caller context.Context
 
 	refs atomic.Int64 // attempts in flight under ctx
