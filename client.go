@@ -30,6 +30,7 @@ type Client struct {
 	// the verb, so no value the package hands out can reach the key.
 	auth      func() string
 	baseURL   string // scheme://host[/path], no trailing slash
+	base      baseParts
 	userAgent string
 
 	// hc sends each attempt: the caller's client with the SDK's redirect
@@ -112,6 +113,10 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	parts, err := splitBase(base)
+	if err != nil {
+		return nil, fmt.Errorf("agents: base URL: %w", err)
+	}
 	if !headerSafe(cfg.userAgent) {
 		return nil, errors.New("agents: WithUserAgent: the user agent contains control characters")
 	}
@@ -135,6 +140,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c := &Client{
 		auth:           bearer(key),
 		baseURL:        base,
+		base:           parts,
 		userAgent:      ua,
 		maxRetries:     cfg.maxRetries,
 		backoffMin:     cfg.backoffMin,

@@ -82,7 +82,7 @@ func newCall() *call {
 }
 
 func (c *Client) fetch(ctx context.Context, agentKey, rawURL string, o callOptions) (page *SessionPage, err error) {
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	req, err := c.newRequest(ctx, rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("agents: building request: %w", err)
 	}
