@@ -213,7 +213,9 @@ func parseBaseURL(raw string) (string, error) {
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		return "", fmt.Errorf("agents: base URL %q uses plain http to a host that is not loopback; use https so the API key is not sent in clear text", u.Redacted())
 	}
-	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
+	// The host through url.URL, which escapes an IPv6 zone's "%" as the
+	// URL must have it to parse again.
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host}).String() + strings.TrimRight(u.EscapedPath(), "/"), nil
 }
 
 func isLoopback(host string) bool {

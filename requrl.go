@@ -2,6 +2,7 @@ package agents
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,16 +42,19 @@ func splitBase(base string) (baseParts, error) {
 // parsed as usual.
 func (c *Client) newRequest(ctx context.Context, rawURL string) (*retryablehttp.Request, error) {
 	rest, ok := strings.CutPrefix(rawURL, c.baseURL)
-	if !ok || !strings.HasPrefix(rest, "/") {
+	path, query, _ := strings.Cut(rest, "?")
+	if !ok || !plainPath(path) {
 		return retryablehttp.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	}
-	path, query, _ := strings.Cut(rest, "?")
+	if ctx == nil {
+		return nil, errors.New("net/http: nil Context") // as http.NewRequestWithContext says
+	}
 	b := &c.base
 	u := &url.URL{Scheme: b.scheme, Host: b.host, Path: b.path + path, RawQuery: query}
 	if b.rawPath != "" {
 		u.RawPath = b.rawPath + path
 	}
-	req := &http.Request{
+	hreq := &http.Request{
 		Method:     http.MethodGet,
 		URL:        u,
 		Proto:      "HTTP/1.1",
@@ -59,5 +63,28 @@ func (c *Client) newRequest(ctx context.Context, rawURL string) (*retryablehttp.
 		Header:     make(http.Header, 4),
 		Host:       u.Host,
 	}
-	return retryablehttp.FromRequest(req.WithContext(ctx))
+	req := &retryablehttp.Request{Request: hreq.WithContext(ctx)}
+	// As go-retryablehttp's NewRequestWithContext leaves a request without
+	// a body: GetBody gives http.NoBody.
+	if err := req.SetBody(nil); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// plainPath reports whether p is a non-empty path of [0-9A-Za-z/_-]
+// only, which reads the same escaped or not: what pageURL writes after
+// the base.
+func plainPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		switch b := p[i]; {
+		case b >= '0' && b <= '9', b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b == '/', b == '_', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
