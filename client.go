@@ -30,7 +30,7 @@ type Client struct {
 	// the verb, so no value the package hands out can reach the key.
 	auth      func() string
 	baseURL   string // scheme://host[/path], no trailing slash
-	base      baseParts
+	base      baseParts // baseURL taken apart once; see requrl.go
 	userAgent string
 
 	// hc sends each attempt: the caller's client with the SDK's redirect
@@ -45,7 +45,7 @@ type Client struct {
 	backoffMax     time.Duration
 	maxRetryWait   time.Duration
 	attemptTimeout time.Duration
-	bounds         *attemptBounds // shares the bound of attempts whose call cannot end
+	bounds         *attemptBounds // shares WithAttemptTimeout's bound between attempts; see attemptbound.go
 
 	prefetch   bool
 	walkBudget time.Duration // see WithWalkRetryBudget

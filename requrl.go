@@ -38,8 +38,8 @@ func splitBase(base string) (baseParts, error) {
 // which pageURL built from the base URL: its URL is assembled from the
 // base's parts, the path after the base (an agent key, which is
 // [0-9a-zA-Z_-] only, and fixed segments: nothing to escape) and the
-// query pageURL escaped. A URL that does not start with the base is
-// parsed as usual.
+// query pageURL escaped. A URL that does not start with the base, or
+// whose path after it is not plain (see plainPath), is parsed as usual.
 func (c *Client) newRequest(ctx context.Context, rawURL string) (*retryablehttp.Request, error) {
 	rest, ok := strings.CutPrefix(rawURL, c.baseURL)
 	path, query, _ := strings.Cut(rest, "?")
