@@ -29,7 +29,7 @@ type Client struct {
 	// dereferences pointers; a func is printed as an address whatever
 	// the verb, so no value the package hands out can reach the key.
 	auth      func() string
-	baseURL   string // scheme://host[/path], no trailing slash
+	baseURL   string    // scheme://host[/path], no trailing slash
 	base      baseParts // baseURL taken apart once; see requrl.go
 	userAgent string
 
