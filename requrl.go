@@ -2,7 +2,6 @@ package agents
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,18 +19,16 @@ type baseParts struct {
 	rawPath      string // escaped, when it differs from path; see url.URL
 }
 
-// splitBase takes apart base, a URL parseBaseURL returned.
+// splitBase takes apart base, a URL parseBaseURL returned, as
+// http.NewRequest would for a request to it (which, for one, drops an
+// empty port).
 func splitBase(base string) (baseParts, error) {
-	u, err := url.Parse(base)
+	r, err := http.NewRequest(http.MethodGet, base, nil)
 	if err != nil {
 		return baseParts{}, err
 	}
-	// As http.NewRequest does: an empty port ("host:") is dropped.
-	host := u.Host
-	if strings.LastIndex(host, ":") > strings.LastIndex(host, "]") {
-		host = strings.TrimSuffix(host, ":")
-	}
-	return baseParts{scheme: u.Scheme, host: host, path: u.Path, rawPath: u.RawPath}, nil
+	u := r.URL
+	return baseParts{scheme: u.Scheme, host: u.Host, path: u.Path, rawPath: u.RawPath}, nil
 }
 
 // newRequest is retryablehttp.NewRequestWithContext for a GET of rawURL,
@@ -39,15 +36,13 @@ func splitBase(base string) (baseParts, error) {
 // base's parts, the path after the base (an agent key, which is
 // [0-9a-zA-Z_-] only, and fixed segments: nothing to escape) and the
 // query pageURL escaped. A URL that does not start with the base, or
-// whose path after it is not plain (see plainPath), is parsed as usual.
+// whose path after it is not plain (see plainPath), is parsed as usual,
+// and so is a request with a nil context, for net/http's error.
 func (c *Client) newRequest(ctx context.Context, rawURL string) (*retryablehttp.Request, error) {
 	rest, ok := strings.CutPrefix(rawURL, c.baseURL)
 	path, query, _ := strings.Cut(rest, "?")
-	if !ok || !plainPath(path) {
+	if !ok || !plainPath(path) || ctx == nil {
 		return retryablehttp.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	}
-	if ctx == nil {
-		return nil, errors.New("net/http: nil Context") // as http.NewRequestWithContext says
 	}
 	b := &c.base
 	u := &url.URL{Scheme: b.scheme, Host: b.host, Path: b.path + path, RawQuery: query}
