@@ -18,7 +18,7 @@ import (
 type boundKey struct{}
 
 // ctxRecorder records what each attempt's context says as it reaches the
-// transport: the caller's value under boundKey, and how long it has left.
+// transport: the caller's value under boundKey, and its deadline.
 type ctxRecorder struct {
 	next http.RoundTripper
 	mu   sync.Mutex
@@ -26,16 +26,15 @@ type ctxRecorder struct {
 }
 
 type attemptCtx struct {
-	value any
-	left  time.Duration // until the context's deadline; 0 without one
+	value    any
+	entered  time.Time // when the attempt reached the transport
+	deadline time.Time // zero without one
 }
 
 func (r *ctxRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	a := attemptCtx{value: ctx.Value(boundKey{})}
-	if dl, ok := ctx.Deadline(); ok {
-		a.left = time.Until(dl)
-	}
+	a := attemptCtx{value: ctx.Value(boundKey{}), entered: time.Now()}
+	a.deadline, _ = ctx.Deadline()
 	r.mu.Lock()
 	r.seen = append(r.seen, a)
 	r.mu.Unlock()
@@ -97,14 +96,19 @@ func TestAttemptBoundEveryContext(t *testing.T) {
 			}
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
+			// An attempt's deadline is timeout to timeout+timeout/32 after it
+			// began, which lies between the previous bound (the call's start,
+			// for the first; the first attempt's deadline, which cut it, for
+			// the retry) and its arrival at the transport.
 			var values []any
+			began := start
 			for i, a := range rec.seen {
 				values = append(values, a.value)
-				// The deadline is timeout after the attempt began, read here
-				// a moment later: a millisecond under it is that moment.
-				if a.left < timeout-time.Millisecond || a.left > timeout+timeout/32 {
-					t.Errorf("attempt %d: %v left to its deadline, want %v to %v", i, a.left, timeout, timeout+timeout/32)
+				if a.deadline.Sub(began) < timeout || a.deadline.Sub(a.entered) > timeout+timeout/32 {
+					t.Errorf("attempt %d: deadline %v after the earliest it may have begun and %v after it reached the transport; want at least %v and at most %v",
+						i, a.deadline.Sub(began), a.deadline.Sub(a.entered), timeout, timeout+timeout/32)
 				}
+				began = a.deadline
 			}
 			if diff := cmp.Diff([]any{tt.value, tt.value}, values); diff != "" {
 				t.Errorf("the caller's value in each attempt's context (-want +got):\n%s", diff)
